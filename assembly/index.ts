@@ -1,0 +1,1064 @@
+// ctnetlink decoder: walks a batch of received datagrams the way libmnl's
+// mnl_cb_run does and writes one fixed-size record per netlink message.
+//
+// Rules this file keeps:
+// - no allocation (runtime stub, no `new`): records live at fixed addresses;
+// - every read is bounds-checked against its container before it happens, so
+//   bad bytes end in a KIND_BAD record (code, attribute, offset), never a trap;
+// - unknown attribute types are skipped at every level (newer kernels add them);
+// - the checked build (BOUNDS_CHECKED=1) also verifies each load against the
+//   current message and counts violations, which the property tests assert on.
+import * as L from "./layout";
+import * as A from "./attrs";
+
+// ---------------------------------------------------------------------------
+// Bounds-instrumented loads. In the release build `chk` compiles to nothing.
+let gLo: usize = 0;
+let gHi: usize = 0;
+
+// @ts-ignore: decorator
+@inline function chk(p: usize, n: usize): void {
+  if (BOUNDS_CHECKED) {
+    if (p < gLo || p + n > gHi) {
+      const c: usize = L.CTRL;
+      const v = load<u32>(c + L.CTRL_VIOLATIONS);
+      if (v == 0) store<u32>(c + L.CTRL_FIRST_VIOLATION, <u32>p);
+      store<u32>(c + L.CTRL_VIOLATIONS, v + 1);
+    }
+  }
+}
+// @ts-ignore: decorator
+@inline function rd8(p: usize): u32 { chk(p, 1); return <u32>load<u8>(p); }
+// @ts-ignore: decorator
+@inline function rdh16(p: usize): u32 { chk(p, 2); return <u32>load<u16>(p); }
+// @ts-ignore: decorator
+@inline function rdh32(p: usize): u32 { chk(p, 4); return load<u32>(p); }
+// @ts-ignore: decorator
+@inline function rdb16(p: usize): u32 { chk(p, 2); return <u32>bswap<u16>(load<u16>(p)); }
+// @ts-ignore: decorator
+@inline function rdb32(p: usize): u32 { chk(p, 4); return bswap<u32>(load<u32>(p)); }
+// @ts-ignore: decorator
+@inline function rdb64(p: usize): u64 { chk(p, 8); return bswap<u64>(load<u64>(p)); }
+
+// ---------------------------------------------------------------------------
+// Sticky error of the message being decoded (first fault wins).
+let gErr: u32 = 0;
+let gErrAttr: u32 = 0;
+let gErrAt: usize = 0;
+
+function fail(code: u32, attr: u32, at: usize): bool {
+  if (gErr == 0) {
+    gErr = code;
+    gErrAttr = attr;
+    gErrAt = at;
+  }
+  return false;
+}
+
+// Presence bits collected while walking (written to the record at the end).
+let gAttrs: u32 = 0;
+let gSub: u32 = 0;
+let gSub2: u32 = 0;
+
+// Attribute cursor: `nextAttr` validates one nlattr header at gP against gEnd
+// and sets gType/gPl/gN; it returns false at the end or on a fault.
+// Callers save and restore (p, end) around nested walks.
+let gType: u32 = 0;
+let gPl: usize = 0;
+let gN: usize = 0;
+
+// @ts-ignore: decorator
+@inline function attrAt(p: usize, end: usize): bool {
+  if (end - p < 4) return fail(L.DERR_ATTR_TRUNCATED, 0, p);
+  const len = <usize>rdh16(p);
+  // NLA_TYPE_MASK: drop NLA_F_NESTED and NLA_F_NET_BYTEORDER
+  const type = rdh16(p + 2) & 0x3fff;
+  if (len < 4 || len > end - p) return fail(L.DERR_ATTR_LEN, type, p);
+  gType = type;
+  gPl = p + 4;
+  gN = len - 4;
+  return true;
+}
+
+// Advance past an attribute whose payload is n bytes: header 4 + payload,
+// padded to 4 (the last attribute of a container may be unpadded; the
+// caller's `p < end` test ends the walk either way).
+// @ts-ignore: decorator
+@inline function next(p: usize, n: usize): usize {
+  return p + ((n + 7) & ~3);
+}
+
+// @ts-ignore: decorator
+@inline function want(n: usize, size: usize, type: u32, p: usize): bool {
+  if (n != size) return fail(L.DERR_ATTR_PAYLOAD, type, p);
+  return true;
+}
+
+// Length of a NUL-terminated string payload, without the NUL.
+function strLen(p: usize, n: usize): usize {
+  for (let i: usize = 0; i < n; i++) {
+    if (rd8(p + i) == 0) return i;
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------------------
+// CTA_TUPLE_* (and CTA_IP_*, CTA_PROTO_* inside it).
+let gTup: u32 = 0;
+
+function parseTupleIp(t: usize, p: usize, end: usize): bool {
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    switch (type) {
+      case A.CTA_IP_V4_SRC:
+      case A.CTA_IP_V4_DST: {
+        if (!want(n, 4, type, p)) return false;
+        const dst = t + (type == A.CTA_IP_V4_SRC ? L.TUP_SRC : L.TUP_DST);
+        chk(pl, 4);
+        store<u32>(dst, load<u32>(pl));
+        store<u8>(t + L.TUP_L3, 2); // AF_INET
+        gTup |= type == A.CTA_IP_V4_SRC ? L.TP_SRC : L.TP_DST;
+        break;
+      }
+      case A.CTA_IP_V6_SRC:
+      case A.CTA_IP_V6_DST: {
+        if (!want(n, 16, type, p)) return false;
+        const dst = t + (type == A.CTA_IP_V6_SRC ? L.TUP_SRC : L.TUP_DST);
+        chk(pl, 16);
+        store<u64>(dst, load<u64>(pl));
+        store<u64>(dst + 8, load<u64>(pl + 8));
+        store<u8>(t + L.TUP_L3, 10); // AF_INET6
+        gTup |= type == A.CTA_IP_V6_SRC ? L.TP_SRC : L.TP_DST;
+        break;
+      }
+      default:
+        break;
+    }
+    p = next(p, n);
+  }
+  return true;
+}
+
+function parseTupleProto(t: usize, p: usize, end: usize): bool {
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    switch (type) {
+      case A.CTA_PROTO_NUM: {
+        if (!want(n, 1, type, p)) return false;
+        store<u8>(t + L.TUP_PROTO, <u8>rd8(pl));
+        gTup |= L.TP_PROTO;
+        break;
+      }
+      case A.CTA_PROTO_SRC_PORT: {
+        if (!want(n, 2, type, p)) return false;
+        store<u16>(t + L.TUP_SPORT, <u16>rdb16(pl));
+        gTup |= L.TP_SPORT;
+        break;
+      }
+      case A.CTA_PROTO_DST_PORT: {
+        if (!want(n, 2, type, p)) return false;
+        store<u16>(t + L.TUP_DPORT, <u16>rdb16(pl));
+        gTup |= L.TP_DPORT;
+        break;
+      }
+      case A.CTA_PROTO_ICMP_ID:
+      case A.CTA_PROTO_ICMPV6_ID: {
+        if (!want(n, 2, type, p)) return false;
+        store<u16>(t + L.TUP_ICMP_ID, <u16>rdb16(pl));
+        gTup |= type == A.CTA_PROTO_ICMP_ID ? L.TP_ICMP_ID : L.TP_ICMPV6_ID;
+        break;
+      }
+      case A.CTA_PROTO_ICMP_TYPE:
+      case A.CTA_PROTO_ICMPV6_TYPE: {
+        if (!want(n, 1, type, p)) return false;
+        store<u8>(t + L.TUP_ICMP_TYPE, <u8>rd8(pl));
+        gTup |= type == A.CTA_PROTO_ICMP_TYPE ? L.TP_ICMP_TYPE : L.TP_ICMPV6_TYPE;
+        break;
+      }
+      case A.CTA_PROTO_ICMP_CODE:
+      case A.CTA_PROTO_ICMPV6_CODE: {
+        if (!want(n, 1, type, p)) return false;
+        store<u8>(t + L.TUP_ICMP_CODE, <u8>rd8(pl));
+        gTup |= type == A.CTA_PROTO_ICMP_CODE ? L.TP_ICMP_CODE : L.TP_ICMPV6_CODE;
+        break;
+      }
+      default:
+        break;
+    }
+    p = next(p, n);
+  }
+  return true;
+}
+
+function parseTuple(t: usize, p: usize, end: usize): bool {
+  gTup = 0;
+  store<u8>(t + L.TUP_L3, 0);
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    switch (type) {
+      case A.CTA_TUPLE_IP: {
+        gTup |= L.TP_IP;
+        if (!parseTupleIp(t, pl, pl + n)) return false;
+        break;
+      }
+      case A.CTA_TUPLE_PROTO: {
+        gTup |= L.TP_PROTO_NEST;
+        if (!parseTupleProto(t, pl, pl + n)) return false;
+        break;
+      }
+      case A.CTA_TUPLE_ZONE: {
+        if (!want(n, 2, type, p)) return false;
+        store<u16>(t + L.TUP_ZONE, <u16>rdb16(pl));
+        gTup |= L.TP_ZONE;
+        break;
+      }
+      default:
+        break;
+    }
+    p = next(p, n);
+  }
+  store<u16>(t + L.TUP_PRESENT, <u16>gTup);
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// CTA_PROTOINFO and its TCP / DCCP / SCTP nests.
+function parseProtoinfoTcp(r: usize, p: usize, end: usize): bool {
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    switch (type) {
+      case A.CTA_PROTOINFO_TCP_STATE: {
+        if (!want(n, 1, type, p)) return false;
+        store<u8>(r + L.REC_TCP_STATE, <u8>rd8(pl));
+        gSub |= L.SUB_TCP_STATE;
+        break;
+      }
+      case A.CTA_PROTOINFO_TCP_WSCALE_ORIGINAL: {
+        if (!want(n, 1, type, p)) return false;
+        store<u8>(r + L.REC_TCP_WSCALE_ORIG, <u8>rd8(pl));
+        gSub |= L.SUB_TCP_WSCALE_ORIG;
+        break;
+      }
+      case A.CTA_PROTOINFO_TCP_WSCALE_REPLY: {
+        if (!want(n, 1, type, p)) return false;
+        store<u8>(r + L.REC_TCP_WSCALE_REPL, <u8>rd8(pl));
+        gSub |= L.SUB_TCP_WSCALE_REPL;
+        break;
+      }
+      case A.CTA_PROTOINFO_TCP_FLAGS_ORIGINAL:
+      case A.CTA_PROTOINFO_TCP_FLAGS_REPLY: {
+        // struct nf_ct_tcp_flags { __u8 flags; __u8 mask; }
+        if (!want(n, 2, type, p)) return false;
+        const orig = type == A.CTA_PROTOINFO_TCP_FLAGS_ORIGINAL;
+        const dst = r + (orig ? L.REC_TCP_FLAGS_ORIG : L.REC_TCP_FLAGS_REPL);
+        store<u8>(dst, <u8>rd8(pl));
+        store<u8>(dst + 1, <u8>rd8(pl + 1));
+        gSub |= orig ? L.SUB_TCP_FLAGS_ORIG : L.SUB_TCP_FLAGS_REPL;
+        break;
+      }
+      default:
+        break;
+    }
+    p = next(p, n);
+  }
+  return true;
+}
+
+function parseProtoinfoDccp(r: usize, p: usize, end: usize): bool {
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    switch (type) {
+      case A.CTA_PROTOINFO_DCCP_STATE: {
+        if (!want(n, 1, type, p)) return false;
+        store<u8>(r + L.REC_DCCP_STATE, <u8>rd8(pl));
+        gSub |= L.SUB_DCCP_STATE;
+        break;
+      }
+      case A.CTA_PROTOINFO_DCCP_ROLE: {
+        if (!want(n, 1, type, p)) return false;
+        store<u8>(r + L.REC_DCCP_ROLE, <u8>rd8(pl));
+        gSub |= L.SUB_DCCP_ROLE;
+        break;
+      }
+      case A.CTA_PROTOINFO_DCCP_HANDSHAKE_SEQ: {
+        if (!want(n, 8, type, p)) return false;
+        store<u64>(r + L.REC_DCCP_HANDSHAKE_SEQ, rdb64(pl));
+        gSub |= L.SUB_DCCP_HANDSHAKE_SEQ;
+        break;
+      }
+      default: // CTA_PROTOINFO_DCCP_PAD and newer
+        break;
+    }
+    p = next(p, n);
+  }
+  return true;
+}
+
+function parseProtoinfoSctp(r: usize, p: usize, end: usize): bool {
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    switch (type) {
+      case A.CTA_PROTOINFO_SCTP_STATE: {
+        if (!want(n, 1, type, p)) return false;
+        store<u8>(r + L.REC_SCTP_STATE, <u8>rd8(pl));
+        gSub |= L.SUB_SCTP_STATE;
+        break;
+      }
+      case A.CTA_PROTOINFO_SCTP_VTAG_ORIGINAL: {
+        if (!want(n, 4, type, p)) return false;
+        store<u32>(r + L.REC_SCTP_VTAG_ORIG, rdb32(pl));
+        gSub |= L.SUB_SCTP_VTAG_ORIG;
+        break;
+      }
+      case A.CTA_PROTOINFO_SCTP_VTAG_REPLY: {
+        if (!want(n, 4, type, p)) return false;
+        store<u32>(r + L.REC_SCTP_VTAG_REPL, rdb32(pl));
+        gSub |= L.SUB_SCTP_VTAG_REPL;
+        break;
+      }
+      default:
+        break;
+    }
+    p = next(p, n);
+  }
+  return true;
+}
+
+function parseProtoinfo(r: usize, p: usize, end: usize): bool {
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    switch (type) {
+      case A.CTA_PROTOINFO_TCP: {
+        if (!parseProtoinfoTcp(r, pl, pl + n)) return false;
+        break;
+      }
+      case A.CTA_PROTOINFO_DCCP: {
+        if (!parseProtoinfoDccp(r, pl, pl + n)) return false;
+        break;
+      }
+      case A.CTA_PROTOINFO_SCTP: {
+        if (!parseProtoinfoSctp(r, pl, pl + n)) return false;
+        break;
+      }
+      default:
+        break;
+    }
+    p = next(p, n);
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// CTA_COUNTERS_ORIG / _REPLY.
+function parseCounters(r: usize, p: usize, end: usize, reply: bool): bool {
+  const pk = r + (reply ? L.REC_REPL_PACKETS : L.REC_ORIG_PACKETS);
+  const by = r + (reply ? L.REC_REPL_BYTES : L.REC_ORIG_BYTES);
+  const bitPk = reply ? L.SUB_REPL_PACKETS : L.SUB_ORIG_PACKETS;
+  const bitBy = reply ? L.SUB_REPL_BYTES : L.SUB_ORIG_BYTES;
+  const bit32 = reply ? L.SUB_REPL_COUNTERS32 : L.SUB_ORIG_COUNTERS32;
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    switch (type) {
+      case A.CTA_COUNTERS_PACKETS: {
+        if (!want(n, 8, type, p)) return false;
+        store<u64>(pk, rdb64(pl));
+        gSub |= bitPk;
+        break;
+      }
+      case A.CTA_COUNTERS_BYTES: {
+        if (!want(n, 8, type, p)) return false;
+        store<u64>(by, rdb64(pl));
+        gSub |= bitBy;
+        break;
+      }
+      case A.CTA_COUNTERS32_PACKETS: {
+        if (!want(n, 4, type, p)) return false;
+        store<u64>(pk, <u64>rdb32(pl));
+        gSub |= bitPk | bit32;
+        break;
+      }
+      case A.CTA_COUNTERS32_BYTES: {
+        if (!want(n, 4, type, p)) return false;
+        store<u64>(by, <u64>rdb32(pl));
+        gSub |= bitBy | bit32;
+        break;
+      }
+      default: // CTA_COUNTERS_PAD and newer
+        break;
+    }
+    p = next(p, n);
+  }
+  return true;
+}
+
+// CTA_TIMESTAMP.
+function parseTimestamp(r: usize, p: usize, end: usize): bool {
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    switch (type) {
+      case A.CTA_TIMESTAMP_START: {
+        if (!want(n, 8, type, p)) return false;
+        store<u64>(r + L.REC_TS_START, rdb64(pl));
+        gSub |= L.SUB_TS_START;
+        break;
+      }
+      case A.CTA_TIMESTAMP_STOP: {
+        if (!want(n, 8, type, p)) return false;
+        store<u64>(r + L.REC_TS_STOP, rdb64(pl));
+        gSub |= L.SUB_TS_STOP;
+        break;
+      }
+      default: // CTA_TIMESTAMP_PAD
+        break;
+    }
+    p = next(p, n);
+  }
+  return true;
+}
+
+// CTA_HELP.
+function parseHelp(r: usize, p: usize, end: usize): bool {
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    if (type == A.CTA_HELP_NAME) {
+      store<u32>(r + L.REC_HELP_NAME_PTR, <u32>pl);
+      store<u16>(r + L.REC_HELP_NAME_LEN, <u16>strLen(pl, n));
+      gSub |= L.SUB_HELP_NAME;
+    } else if (type == A.CTA_HELP_INFO) {
+      if (n > 0xffff) return fail(L.DERR_ATTR_PAYLOAD, type, p);
+      store<u32>(r + L.REC_HELP_INFO_PTR, <u32>pl);
+      store<u16>(r + L.REC_HELP_INFO_LEN, <u16>n);
+      gSub |= L.SUB_HELP_INFO;
+    }
+    p = next(p, n);
+  }
+  return true;
+}
+
+// CTA_SECCTX.
+function parseSecctx(r: usize, p: usize, end: usize): bool {
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN;
+    if (gType == A.CTA_SECCTX_NAME) {
+      store<u32>(r + L.REC_SECCTX_PTR, <u32>pl);
+      store<u16>(r + L.REC_SECCTX_LEN, <u16>strLen(pl, n));
+      gSub |= L.SUB_SECCTX_NAME;
+    }
+    p = next(p, n);
+  }
+  return true;
+}
+
+// CTA_SEQ_ADJ_ORIG / _REPLY.
+function parseSeqAdj(r: usize, p: usize, end: usize, reply: bool): bool {
+  const base = r + (reply ? L.REC_SEQADJ_REPL : L.REC_SEQADJ_ORIG);
+  const bit0 = reply ? L.SUB_SEQADJ_REPL_CORRECTION_POS : L.SUB_SEQADJ_ORIG_CORRECTION_POS;
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    if (type >= <u32>A.CTA_SEQADJ_CORRECTION_POS && type <= <u32>A.CTA_SEQADJ_OFFSET_AFTER) {
+      if (!want(n, 4, type, p)) return false;
+      const i = type - <u32>A.CTA_SEQADJ_CORRECTION_POS;
+      store<u32>(base + (<usize>i << 2), rdb32(pl));
+      gSub |= bit0 << i;
+    }
+    p = next(p, n);
+  }
+  return true;
+}
+
+// CTA_SYNPROXY.
+function parseSynproxy(r: usize, p: usize, end: usize): bool {
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    if (type >= <u32>A.CTA_SYNPROXY_ISN && type <= <u32>A.CTA_SYNPROXY_TSOFF) {
+      if (!want(n, 4, type, p)) return false;
+      const i = type - <u32>A.CTA_SYNPROXY_ISN;
+      store<u32>(r + L.REC_SYNPROXY + (<usize>i << 2), rdb32(pl));
+      gSub |= L.SUB_SYNPROXY_ISN << i;
+    }
+    p = next(p, n);
+  }
+  return true;
+}
+
+// CTA_NAT_SRC / CTA_NAT_DST (and CTA_NAT_PROTO inside).
+let gNat: u32 = 0;
+
+function parseNatProto(nat: usize, p: usize, end: usize): bool {
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    if (type == A.CTA_PROTONAT_PORT_MIN || type == A.CTA_PROTONAT_PORT_MAX) {
+      if (!want(n, 2, type, p)) return false;
+      const min = type == A.CTA_PROTONAT_PORT_MIN;
+      store<u16>(nat + (min ? L.NAT_PORT_MIN : L.NAT_PORT_MAX), <u16>rdb16(pl));
+      gNat |= min ? L.NP_PORT_MIN : L.NP_PORT_MAX;
+    }
+    p = next(p, n);
+  }
+  return true;
+}
+
+function parseNat(nat: usize, p: usize, end: usize): bool {
+  gNat = 0;
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    switch (type) {
+      case A.CTA_NAT_V4_MINIP:
+      case A.CTA_NAT_V4_MAXIP: {
+        if (!want(n, 4, type, p)) return false;
+        const min = type == A.CTA_NAT_V4_MINIP;
+        chk(pl, 4);
+        store<u32>(nat + (min ? L.NAT_MINIP : L.NAT_MAXIP), load<u32>(pl));
+        gNat |= min ? L.NP_V4_MINIP : L.NP_V4_MAXIP;
+        break;
+      }
+      case A.CTA_NAT_V6_MINIP:
+      case A.CTA_NAT_V6_MAXIP: {
+        if (!want(n, 16, type, p)) return false;
+        const min = type == A.CTA_NAT_V6_MINIP;
+        const dst = nat + (min ? L.NAT_MINIP : L.NAT_MAXIP);
+        chk(pl, 16);
+        store<u64>(dst, load<u64>(pl));
+        store<u64>(dst + 8, load<u64>(pl + 8));
+        gNat |= min ? L.NP_V6_MINIP : L.NP_V6_MAXIP;
+        break;
+      }
+      case A.CTA_NAT_PROTO: {
+        if (!parseNatProto(nat, pl, pl + n)) return false;
+        break;
+      }
+      default:
+        break;
+    }
+    p = next(p, n);
+  }
+  store<u16>(nat + L.NAT_PRESENT, <u16>gNat);
+  return true;
+}
+
+// Variable-length blob (CTA_LABELS, CTA_LABELS_MASK) recorded by address.
+// @ts-ignore: decorator
+@inline function blob(at: usize, lenAt: usize, pl: usize, n: usize, type: u32, p: usize): bool {
+  if (n > 0xffff) return fail(L.DERR_ATTR_PAYLOAD, type, p);
+  store<u32>(at, <u32>pl);
+  store<u16>(lenAt, <u16>n);
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Top level of a conntrack entry (IPCTNL_MSG_CT_*).
+function parseFlow(r: usize, p: usize, end: usize): bool {
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    switch (type) {
+      case A.CTA_TUPLE_ORIG: {
+        if (!parseTuple(r + L.REC_TUPLE_ORIG, pl, pl + n)) return false;
+        break;
+      }
+      case A.CTA_TUPLE_REPLY: {
+        if (!parseTuple(r + L.REC_TUPLE_REPLY, pl, pl + n)) return false;
+        break;
+      }
+      case A.CTA_TUPLE_MASTER: {
+        if (!parseTuple(r + L.REC_TUPLE_MASTER, pl, pl + n)) return false;
+        break;
+      }
+      case A.CTA_STATUS: {
+        if (!want(n, 4, type, p)) return false;
+        store<u32>(r + L.REC_STATUS, rdb32(pl));
+        break;
+      }
+      case A.CTA_PROTOINFO: {
+        if (!parseProtoinfo(r, pl, pl + n)) return false;
+        break;
+      }
+      case A.CTA_HELP: {
+        if (!parseHelp(r, pl, pl + n)) return false;
+        break;
+      }
+      case A.CTA_NAT_SRC: {
+        if (!parseNat(r + L.REC_NAT_SRC, pl, pl + n)) return false;
+        break;
+      }
+      case A.CTA_NAT_DST: {
+        if (!parseNat(r + L.REC_NAT_DST, pl, pl + n)) return false;
+        break;
+      }
+      case A.CTA_TIMEOUT: {
+        if (!want(n, 4, type, p)) return false;
+        store<u32>(r + L.REC_TIMEOUT, rdb32(pl));
+        break;
+      }
+      case A.CTA_MARK: {
+        if (!want(n, 4, type, p)) return false;
+        store<u32>(r + L.REC_MARK, rdb32(pl));
+        break;
+      }
+      case A.CTA_COUNTERS_ORIG: {
+        if (!parseCounters(r, pl, pl + n, false)) return false;
+        break;
+      }
+      case A.CTA_COUNTERS_REPLY: {
+        if (!parseCounters(r, pl, pl + n, true)) return false;
+        break;
+      }
+      case A.CTA_USE: {
+        if (!want(n, 4, type, p)) return false;
+        store<u32>(r + L.REC_USE, rdb32(pl));
+        break;
+      }
+      case A.CTA_ID: {
+        if (!want(n, 4, type, p)) return false;
+        store<u32>(r + L.REC_ID, rdb32(pl));
+        break;
+      }
+      case A.CTA_SEQ_ADJ_ORIG: {
+        if (!parseSeqAdj(r, pl, pl + n, false)) return false;
+        break;
+      }
+      case A.CTA_SEQ_ADJ_REPLY: {
+        if (!parseSeqAdj(r, pl, pl + n, true)) return false;
+        break;
+      }
+      case A.CTA_SECMARK: {
+        if (!want(n, 4, type, p)) return false;
+        store<u32>(r + L.REC_SECMARK, rdb32(pl));
+        break;
+      }
+      case A.CTA_ZONE: {
+        if (!want(n, 2, type, p)) return false;
+        store<u16>(r + L.REC_ZONE, <u16>rdb16(pl));
+        break;
+      }
+      case A.CTA_SECCTX: {
+        if (!parseSecctx(r, pl, pl + n)) return false;
+        break;
+      }
+      case A.CTA_TIMESTAMP: {
+        if (!parseTimestamp(r, pl, pl + n)) return false;
+        break;
+      }
+      case A.CTA_MARK_MASK: {
+        if (!want(n, 4, type, p)) return false;
+        store<u32>(r + L.REC_MARK_MASK, rdb32(pl));
+        break;
+      }
+      case A.CTA_LABELS: {
+        if (!blob(r + L.REC_LABELS_PTR, r + L.REC_LABELS_LEN, pl, n, type, p)) return false;
+        break;
+      }
+      case A.CTA_LABELS_MASK: {
+        if (!blob(r + L.REC_LABELS_MASK_PTR, r + L.REC_LABELS_MASK_LEN, pl, n, type, p)) return false;
+        break;
+      }
+      case A.CTA_SYNPROXY: {
+        if (!parseSynproxy(r, pl, pl + n)) return false;
+        break;
+      }
+      case A.CTA_STATUS_MASK: {
+        if (!want(n, 4, type, p)) return false;
+        store<u32>(r + L.REC_STATUS_MASK, rdb32(pl));
+        break;
+      }
+      case A.CTA_TIMESTAMP_EVENT: {
+        if (!want(n, 8, type, p)) return false;
+        store<u64>(r + L.REC_TS_EVENT, rdb64(pl));
+        break;
+      }
+      default: // CTA_FILTER (requests only), CTA_UNSPEC and anything newer
+        break;
+    }
+    if (type < 32) gAttrs |= <u32>1 << type;
+    p = next(p, n);
+  }
+  return true;
+}
+
+// CTA_EXPECT_NAT.
+function parseExpNat(r: usize, p: usize, end: usize): bool {
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    if (type == A.CTA_EXPECT_NAT_DIR) {
+      if (!want(n, 4, type, p)) return false;
+      store<u32>(r + L.REC_EXP_NAT_DIR, rdb32(pl));
+      gSub2 |= L.SUB2_EXP_NAT_DIR;
+    } else if (type == A.CTA_EXPECT_NAT_TUPLE) {
+      if (!parseTuple(r + L.REC_TUPLE_4, pl, pl + n)) return false;
+      gSub2 |= L.SUB2_EXP_NAT_TUPLE;
+    }
+    p = next(p, n);
+  }
+  return true;
+}
+
+// Top level of an expectation (IPCTNL_MSG_EXP_*).
+function parseExpect(r: usize, p: usize, end: usize): bool {
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    switch (type) {
+      case A.CTA_EXPECT_MASTER: {
+        if (!parseTuple(r + L.REC_TUPLE_ORIG, pl, pl + n)) return false;
+        break;
+      }
+      case A.CTA_EXPECT_TUPLE: {
+        if (!parseTuple(r + L.REC_TUPLE_REPLY, pl, pl + n)) return false;
+        break;
+      }
+      case A.CTA_EXPECT_MASK: {
+        if (!parseTuple(r + L.REC_TUPLE_MASTER, pl, pl + n)) return false;
+        break;
+      }
+      case A.CTA_EXPECT_TIMEOUT: {
+        if (!want(n, 4, type, p)) return false;
+        store<u32>(r + L.REC_EXP_TIMEOUT, rdb32(pl));
+        break;
+      }
+      case A.CTA_EXPECT_ID: {
+        if (!want(n, 4, type, p)) return false;
+        store<u32>(r + L.REC_EXP_ID, rdb32(pl));
+        break;
+      }
+      case A.CTA_EXPECT_HELP_NAME: {
+        store<u32>(r + L.REC_EXP_HELP_NAME_PTR, <u32>pl);
+        store<u16>(r + L.REC_EXP_HELP_NAME_LEN, <u16>strLen(pl, n));
+        gSub2 |= L.SUB2_EXP_HELP_NAME;
+        break;
+      }
+      case A.CTA_EXPECT_ZONE: {
+        if (!want(n, 2, type, p)) return false;
+        store<u16>(r + L.REC_EXP_ZONE, <u16>rdb16(pl));
+        break;
+      }
+      case A.CTA_EXPECT_FLAGS: {
+        if (!want(n, 4, type, p)) return false;
+        store<u32>(r + L.REC_EXP_FLAGS, rdb32(pl));
+        break;
+      }
+      case A.CTA_EXPECT_CLASS: {
+        if (!want(n, 4, type, p)) return false;
+        store<u32>(r + L.REC_EXP_CLASS, rdb32(pl));
+        break;
+      }
+      case A.CTA_EXPECT_NAT: {
+        if (!parseExpNat(r, pl, pl + n)) return false;
+        break;
+      }
+      case A.CTA_EXPECT_FN: {
+        store<u32>(r + L.REC_EXP_FN_PTR, <u32>pl);
+        store<u16>(r + L.REC_EXP_FN_LEN, <u16>strLen(pl, n));
+        gSub2 |= L.SUB2_EXP_FN;
+        break;
+      }
+      default:
+        break;
+    }
+    if (type < 32) gAttrs |= <u32>1 << type;
+    p = next(p, n);
+  }
+  return true;
+}
+
+// Statistics: every known attribute is a be32 counter stored at REC_STATS + 4*type.
+function parseStats(r: usize, p: usize, end: usize, maxType: u32): bool {
+  while (p < end) {
+    if (!attrAt(p, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    if (type >= 1 && type <= maxType) {
+      if (!want(n, 4, type, p)) return false;
+      store<u32>(r + L.REC_STATS + (<usize>type << 2), rdb32(pl));
+      gAttrs |= <u32>1 << type;
+    }
+    p = next(p, n);
+  }
+  return true;
+}
+
+// NLMSG_ERROR: { int error; struct nlmsghdr msg; [request payload]; [ext-ack TLVs] }.
+function parseError(r: usize, m: usize, end: usize, flags: u32): bool {
+  const p = m + 16;
+  if (end - p < 20) return fail(L.DERR_ERRMSG, 0, p);
+  store<i32>(r + L.REC_ERRNO, <i32>rdh32(p));
+  const req = p + 4;
+  const reqLen = <usize>rdh32(req);
+  store<u16>(r + L.REC_ERR_REQ_TYPE, <u16>rdh16(req + 4));
+  store<u16>(r + L.REC_ERR_REQ_FLAGS, <u16>rdh16(req + 6));
+  store<u32>(r + L.REC_ERR_REQ_SEQ, rdh32(req + 8));
+  store<u32>(r + L.REC_ERR_REQ_PID, rdh32(req + 12));
+  store<u16>(r + L.REC_EXTACK_PRESENT, 0);
+  // NLM_F_ACK_TLVS (0x200): extended ACK attributes follow the copied request,
+  // which is only its header when NLM_F_CAPPED (0x100) is set.
+  if ((flags & 0x200) == 0) return true;
+  let t = req + 16;
+  if ((flags & 0x100) == 0) {
+    if (reqLen < 16 || reqLen > end - req) return fail(L.DERR_ERRMSG, 0, req);
+    t = req + ((reqLen + 3) & ~3);
+  }
+  let present: u32 = 0;
+  while (t < end) {
+    if (!attrAt(t, end)) return false;
+    const pl = gPl, n = gN, type = gType;
+    if (type == A.NLMSGERR_ATTR_MSG) {
+      store<u32>(r + L.REC_EXTACK_MSG_PTR, <u32>pl);
+      store<u16>(r + L.REC_EXTACK_MSG_LEN, <u16>strLen(pl, n));
+      present |= 1;
+    } else if (type == A.NLMSGERR_ATTR_OFFS) {
+      if (!want(n, 4, type, t)) return false;
+      store<u32>(r + L.REC_EXTACK_OFFS, rdh32(pl));
+      present |= 2;
+    } else if (type == A.NLMSGERR_ATTR_MISS_TYPE || type == A.NLMSGERR_ATTR_MISS_NEST ||
+               type == A.NLMSGERR_ATTR_POLICY) {
+      present |= 4;
+    }
+    t = next(t, n);
+  }
+  store<u16>(r + L.REC_EXTACK_PRESENT, <u16>present);
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Message dispatch.
+function eventOf(msg: u32, flags: u32): u32 {
+  // libnetfilter_conntrack: NEW with NLM_F_CREATE|NLM_F_EXCL is a new entry,
+  // without them an update; DELETE is a destroy.
+  if (msg == 0) return (flags & 0x600) != 0 ? L.EVENT_NEW : L.EVENT_UPDATE;
+  if (msg == 2) return L.EVENT_DESTROY;
+  return L.EVENT_NONE;
+}
+
+// Is a nlmsg_type 0x0103 message an IPCTNL_MSG_CT_GET_CTRZERO reply (a flow)
+// rather than an IPCTNL_MSG_EXP_GET_STATS_CPU reply? The kernel gives both the
+// same number; only the request tells them apart. Without that context: a flow
+// starts with nested tuples, statistics are flat be32 counters.
+function ctrzeroIsFlow(p: usize, end: usize): bool {
+  const ctx = load<u32>(L.CTRL + L.CTRL_CTX_0103);
+  if (ctx == L.CTX_0103_FLOW) return true;
+  if (ctx == L.CTX_0103_EXP_STATS) return false;
+  if (end - p < 4) return false;
+  return (rdh16(p + 2) & 0x8000) != 0; // NLA_F_NESTED
+}
+
+// Decode one message at m (nlmsg_len = len, already checked against the datagram).
+// Returns false when the message produced no record (filtered, e.g. stale).
+function decodeMessage(r: usize, m: usize, len: usize): void {
+  const type = rdh16(m + 4);
+  const flags = rdh16(m + 6);
+  const end = m + len;
+  gErr = 0;
+  gAttrs = 0;
+  gSub = 0;
+  gSub2 = 0;
+  store<u8>(r + L.REC_EVENT, L.EVENT_NONE);
+  store<u8>(r + L.REC_FAMILY, 0);
+  store<u8>(r + L.REC_VERSION, 0);
+  store<u16>(r + L.REC_RES_ID, 0);
+  let kind: u32 = L.KIND_UNKNOWN;
+  if (type < 16) {
+    // NLMSG_MIN_TYPE: control messages
+    if (type == A.NLMSG_ERROR) {
+      kind = L.KIND_ERROR;
+      parseError(r, m, end, flags);
+    } else if (type == A.NLMSG_DONE) {
+      kind = L.KIND_DONE;
+    } else if (type == A.NLMSG_OVERRUN) {
+      kind = L.KIND_OVERRUN;
+    }
+  } else {
+    const subsys = type >> 8;
+    const msg = type & 0xff;
+    if (subsys == A.NFNL_SUBSYS_CTNETLINK || subsys == A.NFNL_SUBSYS_CTNETLINK_EXP) {
+      if (len < 20) {
+        fail(L.DERR_NFGENMSG, 0, m + 16);
+      } else {
+        store<u8>(r + L.REC_FAMILY, <u8>rd8(m + 16));
+        store<u8>(r + L.REC_VERSION, <u8>rd8(m + 17));
+        store<u16>(r + L.REC_RES_ID, <u16>rdb16(m + 18));
+        const p = m + 20;
+        if (subsys == A.NFNL_SUBSYS_CTNETLINK) {
+          if (msg == A.IPCTNL_MSG_CT_GET_STATS_CPU) {
+            kind = L.KIND_STATS_CPU;
+            parseStats(r, p, end, <u32>A.CTA_STATS_MAX);
+          } else if (msg == A.IPCTNL_MSG_CT_GET_STATS) {
+            kind = L.KIND_STATS_GLOBAL;
+            parseStats(r, p, end, <u32>A.CTA_STATS_GLOBAL_MAX);
+          } else if (msg == A.IPCTNL_MSG_CT_GET_CTRZERO && !ctrzeroIsFlow(p, end)) {
+            kind = L.KIND_STATS_EXP;
+            parseStats(r, p, end, <u32>A.CTA_STATS_EXP_MAX);
+          } else if (msg < <u32>A.IPCTNL_MSG_MAX) {
+            kind = L.KIND_FLOW;
+            store<u8>(r + L.REC_EVENT, <u8>eventOf(msg, flags));
+            parseFlow(r, p, end);
+          }
+        } else {
+          if (msg == A.IPCTNL_MSG_EXP_GET_STATS_CPU) {
+            kind = L.KIND_STATS_EXP;
+            parseStats(r, p, end, <u32>A.CTA_STATS_EXP_MAX);
+          } else if (msg < <u32>A.IPCTNL_MSG_EXP_MAX) {
+            kind = L.KIND_EXPECT;
+            store<u8>(r + L.REC_EVENT, <u8>eventOf(msg, flags));
+            parseExpect(r, p, end);
+          }
+        }
+      }
+    }
+  }
+  if (gErr != 0) {
+    kind = L.KIND_BAD;
+    store<u16>(r + L.REC_ERR_CODE, <u16>gErr);
+    store<u16>(r + L.REC_ERR_ATTR, <u16>gErrAttr);
+    store<u32>(r + L.REC_ERR_OFFSET, <u32>(gErrAt - m));
+    const c: usize = L.CTRL;
+    store<u32>(c + L.CTRL_BAD, load<u32>(c + L.CTRL_BAD) + 1);
+  }
+  store<u8>(r + L.REC_KIND, <u8>kind);
+  store<u32>(r + L.REC_ATTRS, gAttrs);
+  store<u32>(r + L.REC_SUB, gSub);
+  store<u32>(r + L.REC_SUB2, gSub2);
+}
+
+// A framing fault: the rest of the datagram cannot be trusted.
+function badFrame(r: usize, dg: u32, m: usize, len: usize, code: u32, base: usize): void {
+  store<u8>(r + L.REC_KIND, L.KIND_BAD);
+  store<u8>(r + L.REC_EVENT, L.EVENT_NONE);
+  store<u16>(r + L.REC_NLTYPE, 0);
+  store<u16>(r + L.REC_NLFLAGS, 0);
+  store<u32>(r + L.REC_SEQ, 0);
+  store<u32>(r + L.REC_PID, 0);
+  store<u16>(r + L.REC_DGRAM, <u16>dg);
+  store<u32>(r + L.REC_MSG_OFF, <u32>m);
+  store<u32>(r + L.REC_MSG_LEN, <u32>len);
+  store<u16>(r + L.REC_ERR_CODE, <u16>code);
+  store<u16>(r + L.REC_ERR_ATTR, 0);
+  store<u32>(r + L.REC_ERR_OFFSET, <u32>(m - base));
+  store<u32>(r + L.REC_ATTRS, 0);
+  store<u32>(r + L.REC_SUB, 0);
+  store<u32>(r + L.REC_SUB2, 0);
+  const c: usize = L.CTRL;
+  store<u32>(c + L.CTRL_BAD, load<u32>(c + L.CTRL_BAD) + 1);
+}
+
+// ---------------------------------------------------------------------------
+// Exports.
+
+/** Returns 0 when the static data fits below REGION_BASE, else the overlap. */
+export function init(): u32 {
+  const hb = <u32>__heap_base;
+  memory.fill(L.CTRL, 0, L.CTRL_SIZE);
+  return hb > <u32>L.REGION_BASE ? hb - <u32>L.REGION_BASE : 0;
+}
+
+/** Start a new batch of `n` datagrams described at DESC. */
+export function begin(n: u32): void {
+  const c: usize = L.CTRL;
+  store<u32>(c + L.CTRL_NDGRAMS, n > <u32>L.DESC_MAX ? <u32>L.DESC_MAX : n);
+  store<u32>(c + L.CTRL_CUR_DGRAM, 0);
+  store<u32>(c + L.CTRL_CUR_OFF, 0);
+}
+
+/**
+ * Decode up to REC_MAX messages of the current batch into RECORDS, continuing
+ * where the previous call stopped. Returns the number of records; 0 at the end.
+ */
+export function decode(): u32 {
+  const c: usize = L.CTRL;
+  const ndg = load<u32>(c + L.CTRL_NDGRAMS);
+  const checks = load<u32>(c + L.CTRL_CHECKS);
+  const wantSeq = load<u32>(c + L.CTRL_EXPECT_SEQ);
+  const wantPid = load<u32>(c + L.CTRL_EXPECT_PID);
+  let dg = load<u32>(c + L.CTRL_CUR_DGRAM);
+  let off = <usize>load<u32>(c + L.CTRL_CUR_OFF);
+  let count: u32 = 0;
+  while (dg < ndg && count < <u32>L.REC_MAX) {
+    const d: usize = <usize>L.DESC + (<usize>dg << 4);
+    const dOff = <usize>load<u32>(d + L.DESC_OFF);
+    const dLen = <usize>load<u32>(d + L.DESC_LEN);
+    // A descriptor pointing outside the arena is a caller bug; treat as empty.
+    const ok = dOff <= <usize>L.ARENA_SIZE && dLen <= <usize>L.ARENA_SIZE - dOff;
+    const base: usize = <usize>L.ARENA + dOff;
+    const end = ok ? base + dLen : base;
+    if (off == 0) {
+      if (load<u32>(d + L.DESC_SRC_PID) != 0) {
+        // Not from the kernel: never decoded as conntrack data.
+        store<u32>(c + L.CTRL_SPOOFED, load<u32>(c + L.CTRL_SPOOFED) + 1);
+        dg++;
+        continue;
+      }
+      if ((load<u32>(d + L.DESC_FLAGS) & L.DGRAM_TRUNC) != 0) {
+        store<u32>(c + L.CTRL_TRUNC, load<u32>(c + L.CTRL_TRUNC) + 1);
+        badFrame(<usize>L.RECORDS + <usize>count * <usize>L.REC_SIZE, dg, base, dLen, L.DERR_DGRAM_TRUNC, base);
+        count++;
+        dg++;
+        continue;
+      }
+    }
+    let m = base + off;
+    gLo = base;
+    gHi = end;
+    while (m < end && count < <u32>L.REC_MAX) {
+      const r: usize = <usize>L.RECORDS + <usize>count * <usize>L.REC_SIZE;
+      const left = end - m;
+      if (left < 16) {
+        badFrame(r, dg, m, left, L.DERR_NLMSG_TRUNCATED, base);
+        count++;
+        m = end;
+        break;
+      }
+      const len = <usize>rdh32(m);
+      if (len < 16 || len > left) {
+        badFrame(r, dg, m, left, L.DERR_NLMSG_LEN, base);
+        count++;
+        m = end;
+        break;
+      }
+      const seq = rdh32(m + 8);
+      const pid = rdh32(m + 12);
+      const nextM = m + ((len + 3) & ~3);
+      if (((checks & L.CHECK_SEQ) != 0 && seq != wantSeq) ||
+          ((checks & L.CHECK_PID) != 0 && pid != wantPid)) {
+        store<u32>(c + L.CTRL_STALE, load<u32>(c + L.CTRL_STALE) + 1);
+        m = nextM;
+        continue;
+      }
+      store<u16>(r + L.REC_NLTYPE, <u16>rdh16(m + 4));
+      store<u16>(r + L.REC_NLFLAGS, <u16>rdh16(m + 6));
+      store<u32>(r + L.REC_SEQ, seq);
+      store<u32>(r + L.REC_PID, pid);
+      store<u16>(r + L.REC_DGRAM, <u16>dg);
+      store<u32>(r + L.REC_MSG_OFF, <u32>m);
+      store<u32>(r + L.REC_MSG_LEN, <u32>len);
+      gLo = m;
+      gHi = m + len;
+      decodeMessage(r, m, len);
+      gLo = base;
+      gHi = end;
+      count++;
+      m = nextM;
+    }
+    if (m >= end) {
+      dg++;
+      off = 0;
+    } else {
+      off = m - base;
+    }
+  }
+  store<u32>(c + L.CTRL_CUR_DGRAM, dg);
+  store<u32>(c + L.CTRL_CUR_OFF, <u32>off);
+  return count;
+}
