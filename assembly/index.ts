@@ -60,24 +60,22 @@ let gAttrs: u32 = 0;
 let gSub: u32 = 0;
 let gSub2: u32 = 0;
 
-// Attribute cursor: `nextAttr` validates one nlattr header at gP against gEnd
-// and sets gType/gPl/gN; it returns false at the end or on a fault.
-// Callers save and restore (p, end) around nested walks.
-let gType: u32 = 0;
-let gPl: usize = 0;
-let gN: usize = 0;
-
+// Attribute header check: returns nla_len (>= 4) of the attribute at p, or 0
+// after recording a fault. Callers read the type and payload into locals
+// (globals cost memory traffic on every access in V8's WASM).
 // @ts-ignore: decorator
-@inline function attrAt(p: usize, end: usize): bool {
-  if (end - p < 4) return fail(L.DERR_ATTR_TRUNCATED, 0, p);
+@inline function attrLen(p: usize, end: usize): usize {
+  if (end - p < 4) {
+    fail(L.DERR_ATTR_TRUNCATED, 0, p);
+    return 0;
+  }
   const len = <usize>rdh16(p);
-  // NLA_TYPE_MASK: drop NLA_F_NESTED and NLA_F_NET_BYTEORDER
-  const type = rdh16(p + 2) & 0x3fff;
-  if (len < 4 || len > end - p) return fail(L.DERR_ATTR_LEN, type, p);
-  gType = type;
-  gPl = p + 4;
-  gN = len - 4;
-  return true;
+  if (len < 4 || len > end - p) {
+    // NLA_TYPE_MASK: drop NLA_F_NESTED and NLA_F_NET_BYTEORDER
+    fail(L.DERR_ATTR_LEN, rdh16(p + 2) & 0x3fff, p);
+    return 0;
+  }
+  return len;
 }
 
 // Advance past an attribute whose payload is n bytes: header 4 + payload,
@@ -108,8 +106,9 @@ let gTup: u32 = 0;
 
 function parseTupleIp(t: usize, p: usize, end: usize): bool {
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
     switch (type) {
       case A.CTA_IP_V4_SRC:
       case A.CTA_IP_V4_DST: {
@@ -142,8 +141,9 @@ function parseTupleIp(t: usize, p: usize, end: usize): bool {
 
 function parseTupleProto(t: usize, p: usize, end: usize): bool {
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
     switch (type) {
       case A.CTA_PROTO_NUM: {
         if (!want(n, 1, type, p)) return false;
@@ -196,8 +196,9 @@ function parseTuple(t: usize, p: usize, end: usize): bool {
   gTup = 0;
   store<u8>(t + L.TUP_L3, 0);
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
     switch (type) {
       case A.CTA_TUPLE_IP: {
         gTup |= L.TP_IP;
@@ -228,8 +229,9 @@ function parseTuple(t: usize, p: usize, end: usize): bool {
 // CTA_PROTOINFO and its TCP / DCCP / SCTP nests.
 function parseProtoinfoTcp(r: usize, p: usize, end: usize): bool {
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
     switch (type) {
       case A.CTA_PROTOINFO_TCP_STATE: {
         if (!want(n, 1, type, p)) return false;
@@ -270,8 +272,9 @@ function parseProtoinfoTcp(r: usize, p: usize, end: usize): bool {
 
 function parseProtoinfoDccp(r: usize, p: usize, end: usize): bool {
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
     switch (type) {
       case A.CTA_PROTOINFO_DCCP_STATE: {
         if (!want(n, 1, type, p)) return false;
@@ -301,8 +304,9 @@ function parseProtoinfoDccp(r: usize, p: usize, end: usize): bool {
 
 function parseProtoinfoSctp(r: usize, p: usize, end: usize): bool {
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
     switch (type) {
       case A.CTA_PROTOINFO_SCTP_STATE: {
         if (!want(n, 1, type, p)) return false;
@@ -332,8 +336,9 @@ function parseProtoinfoSctp(r: usize, p: usize, end: usize): bool {
 
 function parseProtoinfo(r: usize, p: usize, end: usize): bool {
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
     switch (type) {
       case A.CTA_PROTOINFO_TCP: {
         if (!parseProtoinfoTcp(r, pl, pl + n)) return false;
@@ -364,8 +369,9 @@ function parseCounters(r: usize, p: usize, end: usize, reply: bool): bool {
   const bitBy = reply ? L.SUB_REPL_BYTES : L.SUB_ORIG_BYTES;
   const bit32 = reply ? L.SUB_REPL_COUNTERS32 : L.SUB_ORIG_COUNTERS32;
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
     switch (type) {
       case A.CTA_COUNTERS_PACKETS: {
         if (!want(n, 8, type, p)) return false;
@@ -402,8 +408,9 @@ function parseCounters(r: usize, p: usize, end: usize, reply: bool): bool {
 // CTA_TIMESTAMP.
 function parseTimestamp(r: usize, p: usize, end: usize): bool {
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
     switch (type) {
       case A.CTA_TIMESTAMP_START: {
         if (!want(n, 8, type, p)) return false;
@@ -428,8 +435,9 @@ function parseTimestamp(r: usize, p: usize, end: usize): bool {
 // CTA_HELP.
 function parseHelp(r: usize, p: usize, end: usize): bool {
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
     if (type == A.CTA_HELP_NAME) {
       store<u32>(r + L.REC_HELP_NAME_PTR, <u32>pl);
       store<u16>(r + L.REC_HELP_NAME_LEN, <u16>strLen(pl, n));
@@ -448,9 +456,10 @@ function parseHelp(r: usize, p: usize, end: usize): bool {
 // CTA_SECCTX.
 function parseSecctx(r: usize, p: usize, end: usize): bool {
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN;
-    if (gType == A.CTA_SECCTX_NAME) {
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (type == A.CTA_SECCTX_NAME) {
       store<u32>(r + L.REC_SECCTX_PTR, <u32>pl);
       store<u16>(r + L.REC_SECCTX_LEN, <u16>strLen(pl, n));
       gSub |= L.SUB_SECCTX_NAME;
@@ -465,8 +474,9 @@ function parseSeqAdj(r: usize, p: usize, end: usize, reply: bool): bool {
   const base = r + (reply ? L.REC_SEQADJ_REPL : L.REC_SEQADJ_ORIG);
   const bit0 = reply ? L.SUB_SEQADJ_REPL_CORRECTION_POS : L.SUB_SEQADJ_ORIG_CORRECTION_POS;
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
     if (type >= <u32>A.CTA_SEQADJ_CORRECTION_POS && type <= <u32>A.CTA_SEQADJ_OFFSET_AFTER) {
       if (!want(n, 4, type, p)) return false;
       const i = type - <u32>A.CTA_SEQADJ_CORRECTION_POS;
@@ -481,8 +491,9 @@ function parseSeqAdj(r: usize, p: usize, end: usize, reply: bool): bool {
 // CTA_SYNPROXY.
 function parseSynproxy(r: usize, p: usize, end: usize): bool {
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
     if (type >= <u32>A.CTA_SYNPROXY_ISN && type <= <u32>A.CTA_SYNPROXY_TSOFF) {
       if (!want(n, 4, type, p)) return false;
       const i = type - <u32>A.CTA_SYNPROXY_ISN;
@@ -499,8 +510,9 @@ let gNat: u32 = 0;
 
 function parseNatProto(nat: usize, p: usize, end: usize): bool {
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
     if (type == A.CTA_PROTONAT_PORT_MIN || type == A.CTA_PROTONAT_PORT_MAX) {
       if (!want(n, 2, type, p)) return false;
       const min = type == A.CTA_PROTONAT_PORT_MIN;
@@ -515,8 +527,9 @@ function parseNatProto(nat: usize, p: usize, end: usize): bool {
 function parseNat(nat: usize, p: usize, end: usize): bool {
   gNat = 0;
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
     switch (type) {
       case A.CTA_NAT_V4_MINIP:
       case A.CTA_NAT_V4_MAXIP: {
@@ -564,8 +577,9 @@ function parseNat(nat: usize, p: usize, end: usize): bool {
 // Top level of a conntrack entry (IPCTNL_MSG_CT_*).
 function parseFlow(r: usize, p: usize, end: usize): bool {
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
     switch (type) {
       case A.CTA_TUPLE_ORIG: {
         if (!parseTuple(r + L.REC_TUPLE_ORIG, pl, pl + n)) return false;
@@ -693,8 +707,9 @@ function parseFlow(r: usize, p: usize, end: usize): bool {
 // CTA_EXPECT_NAT.
 function parseExpNat(r: usize, p: usize, end: usize): bool {
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
     if (type == A.CTA_EXPECT_NAT_DIR) {
       if (!want(n, 4, type, p)) return false;
       store<u32>(r + L.REC_EXP_NAT_DIR, rdb32(pl));
@@ -711,8 +726,9 @@ function parseExpNat(r: usize, p: usize, end: usize): bool {
 // Top level of an expectation (IPCTNL_MSG_EXP_*).
 function parseExpect(r: usize, p: usize, end: usize): bool {
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
     switch (type) {
       case A.CTA_EXPECT_MASTER: {
         if (!parseTuple(r + L.REC_TUPLE_ORIG, pl, pl + n)) return false;
@@ -779,8 +795,9 @@ function parseExpect(r: usize, p: usize, end: usize): bool {
 // Statistics: every known attribute is a be32 counter stored at REC_STATS + 4*type.
 function parseStats(r: usize, p: usize, end: usize, maxType: u32): bool {
   while (p < end) {
-    if (!attrAt(p, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(p, end);
+    if (len == 0) return false;
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
     if (type >= 1 && type <= maxType) {
       if (!want(n, 4, type, p)) return false;
       store<u32>(r + L.REC_STATS + (<usize>type << 2), rdb32(pl));
@@ -813,8 +830,9 @@ function parseError(r: usize, m: usize, end: usize, flags: u32): bool {
   }
   let present: u32 = 0;
   while (t < end) {
-    if (!attrAt(t, end)) return false;
-    const pl = gPl, n = gN, type = gType;
+    const len = attrLen(t, end);
+    if (len == 0) return false;
+    const type = rdh16(t + 2) & 0x3fff, pl = t + 4, n = len - 4;
     if (type == A.NLMSGERR_ATTR_MSG) {
       store<u32>(r + L.REC_EXTACK_MSG_PTR, <u32>pl);
       store<u16>(r + L.REC_EXTACK_MSG_LEN, <u16>strLen(pl, n));
@@ -1061,4 +1079,14 @@ export function decode(): u32 {
   store<u32>(c + L.CTRL_CUR_DGRAM, dg);
   store<u32>(c + L.CTRL_CUR_OFF, <u32>off);
   return count;
+}
+
+/** REC_SIZE as compiled, so the TS side can refuse a stale .wasm. */
+export function recordSize(): u32 {
+  return <u32>L.REC_SIZE;
+}
+
+/** REGION_BASE as compiled (second staleness check). */
+export function regionBase(): u32 {
+  return <u32>L.REGION_BASE;
 }

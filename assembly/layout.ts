@@ -54,7 +54,7 @@ export const ARENA_SIZE = 4194304; // 4 MiB
 
 // Decoded records, filled by decode() from slot 0 on each call.
 export const RECORDS = ARENA + ARENA_SIZE;
-export const REC_MAX = 1024;
+export const REC_MAX = 256;
 
 // Scratch area for request encoding and filter programs (later issues).
 // REC_SIZE is defined below; the region after the records is sized generously.

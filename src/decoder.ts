@@ -1,0 +1,199 @@
+// The decoder: a WASM instance plus the receive arena it reads from.
+//
+// Bytes flow one way: a source (the socket host, or a capture being replayed)
+// copies datagrams into the arena and describes them in the descriptor table;
+// decode() walks them in WASM and writes fixed-size records; the caller reads
+// the records through a reused RecordView or materializes plain objects.
+import { ConntrackError } from './errors';
+import * as L from './generated/layout';
+import { createCore, WasmCore } from './wasm';
+import { RecordView } from './record';
+import { toMessage, decodeError } from './materialize';
+import type { Message } from './types';
+
+/** How to read nlmsg_type 0x0103, which the kernel uses for two replies. */
+export type Ctx0103 = 'guess' | 'flow' | 'exp-stats';
+
+export interface DecoderOptions {
+  /** Use the bounds-instrumented build (slower; counts reads outside the message). */
+  checked?: boolean;
+  /**
+   * nlmsg_type 0x0103 is both IPCTNL_MSG_CT_GET_CTRZERO (a flow) and the reply
+   * to IPCTNL_MSG_EXP_GET_STATS_CPU. Say which request was sent; 'guess'
+   * (default) looks at the first attribute: nested means a flow.
+   */
+  ctx0103?: Ctx0103;
+}
+
+/** Counters kept by the decoder across batches. */
+export interface DecoderCounters {
+  /** Datagrams dropped because their sender was not the kernel (nl_pid != 0). */
+  spoofed: number;
+  /** Messages dropped because seq/port id did not match the expected request. */
+  stale: number;
+  /** Messages (or framing faults) that failed to decode. */
+  bad: number;
+  /** Datagrams the receiver flagged as truncated (MSG_TRUNC). */
+  truncated: number;
+  /** Checked build only: reads outside the current message. */
+  violations: number;
+}
+
+const CTX_0103: Record<Ctx0103, number> = {
+  guess: L.CTX_0103_GUESS,
+  flow: L.CTX_0103_FLOW,
+  'exp-stats': L.CTX_0103_EXP_STATS,
+};
+
+export class Decoder {
+  /** The WASM instance and views over its memory. */
+  readonly core: WasmCore;
+  /** Flyweight over the current record; repositioned by `record(i)`. */
+  readonly view: RecordView;
+  private fill = 0; // next free byte in the arena (relative)
+  private ndgrams = 0; // datagrams in the batch being built
+  private started = false; // begin() called for the current batch
+
+  constructor(opts: DecoderOptions = {}) {
+    this.core = createCore(opts.checked === true);
+    this.view = new RecordView(this.core);
+    this.setContext0103(opts.ctx0103 ?? 'guess');
+  }
+
+  /** Change how nlmsg_type 0x0103 is read (see DecoderOptions.ctx0103). */
+  setContext0103(ctx: Ctx0103): void {
+    const v = CTX_0103[ctx];
+    if (v === undefined) throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', `ctx0103 must be 'guess', 'flow' or 'exp-stats', not ${String(ctx)}`);
+    this.core.view.setUint32(L.CTRL + L.CTRL_CTX_0103, v, true);
+  }
+
+  /**
+   * Only accept replies to one request: messages whose nlmsg_seq (and, if
+   * given, nlmsg_pid) differ are dropped and counted as stale. Pass undefined
+   * to accept everything (event listeners).
+   */
+  expect(seq?: number, pid?: number): void {
+    const dv = this.core.view;
+    let checks = 0;
+    if (seq !== undefined) {
+      dv.setUint32(L.CTRL + L.CTRL_EXPECT_SEQ, seq >>> 0, true);
+      checks |= L.CHECK_SEQ;
+    }
+    if (pid !== undefined) {
+      dv.setUint32(L.CTRL + L.CTRL_EXPECT_PID, pid >>> 0, true);
+      checks |= L.CHECK_PID;
+    }
+    dv.setUint32(L.CTRL + L.CTRL_CHECKS, checks, true);
+  }
+
+  /** Start filling a new batch (forgets the previous one). */
+  reset(): void {
+    this.fill = 0;
+    this.ndgrams = 0;
+    this.started = false;
+  }
+
+  /** Bytes still free in the arena. */
+  get arenaFree(): number {
+    return L.ARENA_SIZE - this.fill;
+  }
+
+  /** Datagrams in the current batch. */
+  get batchSize(): number {
+    return this.ndgrams;
+  }
+
+  /**
+   * Copy one datagram into the arena, as the socket host will receive into it.
+   * `srcPid` is the sender's netlink port id (0 = kernel); `truncated` marks a
+   * datagram cut by the receiver. Returns false when the batch is full: decode
+   * it, reset, and push again.
+   */
+  push(data: Uint8Array, srcPid = 0, truncated = false): boolean {
+    if (this.started) throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'push() after decoding started; call reset() first');
+    if (data.length > L.ARENA_SIZE) {
+      throw new ConntrackError('ERR_CT_DECODE', `datagram of ${data.length} bytes is larger than the receive arena (${L.ARENA_SIZE})`);
+    }
+    if (this.ndgrams >= L.DESC_MAX || data.length > L.ARENA_SIZE - this.fill) return false;
+    const off = this.fill;
+    this.core.bytes.set(data, L.ARENA + off);
+    const d = L.DESC + this.ndgrams * L.DESC_SIZE;
+    const dv = this.core.view;
+    dv.setUint32(d + L.DESC_OFF, off, true);
+    dv.setUint32(d + L.DESC_LEN, data.length, true);
+    dv.setUint32(d + L.DESC_SRC_PID, srcPid >>> 0, true);
+    dv.setUint32(d + L.DESC_FLAGS, truncated ? L.DGRAM_TRUNC : 0, true);
+    this.ndgrams++;
+    this.fill = (off + data.length + 3) & ~3;
+    return true;
+  }
+
+  /**
+   * Decode the next chunk of the current batch into records 0..n-1 and return
+   * n (0 when the batch is exhausted). Records stay valid until the next call.
+   */
+  decodeNext(): number {
+    if (!this.started) {
+      this.core.exports.begin(this.ndgrams);
+      this.started = true;
+    }
+    return this.core.exports.decode();
+  }
+
+  /** Position the flyweight view on record i of the last decodeNext() and return it. */
+  record(i: number): RecordView {
+    return this.view.at(i);
+  }
+
+  /** Counters since this decoder was created. */
+  counters(): DecoderCounters {
+    const dv = this.core.view;
+    const c = L.CTRL;
+    return {
+      spoofed: dv.getUint32(c + L.CTRL_SPOOFED, true),
+      stale: dv.getUint32(c + L.CTRL_STALE, true),
+      bad: dv.getUint32(c + L.CTRL_BAD, true),
+      truncated: dv.getUint32(c + L.CTRL_TRUNC, true),
+      violations: dv.getUint32(c + L.CTRL_VIOLATIONS, true),
+    };
+  }
+
+  /**
+   * Decode every message of the current batch into plain objects. Malformed
+   * messages throw ConntrackError('ERR_CT_DECODE') unless `onBad` is given,
+   * which then receives the error and decoding goes on.
+   */
+  messages(onBad?: (err: ConntrackError, datagram: number) => void): Message[] {
+    const out: Message[] = [];
+    for (let n = this.decodeNext(); n > 0; n = this.decodeNext()) {
+      for (let i = 0; i < n; i++) {
+        const r = this.view.at(i);
+        if (r.kind === L.KIND_BAD) {
+          const err = decodeError(r);
+          if (!onBad) throw err;
+          onBad(err, r.datagram);
+          continue;
+        }
+        out.push(toMessage(r));
+      }
+    }
+    return out;
+  }
+}
+
+let shared: Decoder | undefined;
+
+/**
+ * Decode one datagram (as received from a NETLINK_NETFILTER socket) into
+ * messages. Uses a shared decoder instance; not re-entrant across awaits
+ * (it has none). Throws ConntrackError('ERR_CT_DECODE') on malformed bytes.
+ */
+export function decodeDatagram(data: Uint8Array, opts: { ctx0103?: Ctx0103; srcPid?: number } = {}): Message[] {
+  if (!shared) shared = new Decoder();
+  const d = shared;
+  d.reset();
+  d.setContext0103(opts.ctx0103 ?? 'guess');
+  d.expect(undefined, undefined);
+  d.push(data, opts.srcPid ?? 0);
+  return d.messages();
+}

@@ -1,0 +1,268 @@
+// Turns a decoded record into a plain immutable object (types.ts). Only
+// attributes the kernel sent become properties. Strings and byte arrays are
+// copied out of WASM memory, so the objects outlive the receive arena.
+import * as L from './generated/layout';
+import * as A from './generated/attrs';
+import { ConntrackError } from './errors';
+import { formatIPv4, formatIPv6 } from './format/address';
+import type { RecordView } from './record';
+import type {
+  CpuStats, Counters, EventType, Expectation, ExpectStats, Flow, GlobalStats, Message, NatRange,
+  NetlinkError, SeqAdj, Tuple,
+} from './types';
+
+const EVENTS: (EventType | undefined)[] = [undefined, 'new', 'update', 'destroy'];
+
+function str(r: RecordView, ptr: number, len: number): string {
+  return Buffer.from(r.bytes.buffer, ptr, len).toString('utf8');
+}
+
+function addr(r: RecordView, at: number, l3: number): string {
+  return l3 === A.AF_INET6 ? formatIPv6(r.bytes, at) : formatIPv4(r.bytes, at);
+}
+
+/** Tuple at absolute address t (TUP_* layout). */
+function tuple(r: RecordView, t: number): Tuple {
+  const dv = r.dv;
+  const p = dv.getUint16(t + L.TUP_PRESENT, true);
+  const l3 = r.bytes[t + L.TUP_L3];
+  const out: { -readonly [K in keyof Tuple]: Tuple[K] } = { l3proto: l3 };
+  if (p & L.TP_SRC) out.src = addr(r, t + L.TUP_SRC, l3);
+  if (p & L.TP_DST) out.dst = addr(r, t + L.TUP_DST, l3);
+  if (p & L.TP_PROTO) out.protoNum = r.bytes[t + L.TUP_PROTO];
+  if (p & L.TP_SPORT) out.srcPort = dv.getUint16(t + L.TUP_SPORT, true);
+  if (p & L.TP_DPORT) out.dstPort = dv.getUint16(t + L.TUP_DPORT, true);
+  if (p & (L.TP_ICMP_ID | L.TP_ICMPV6_ID)) out.icmpId = dv.getUint16(t + L.TUP_ICMP_ID, true);
+  if (p & (L.TP_ICMP_TYPE | L.TP_ICMPV6_TYPE)) out.icmpType = r.bytes[t + L.TUP_ICMP_TYPE];
+  if (p & (L.TP_ICMP_CODE | L.TP_ICMPV6_CODE)) out.icmpCode = r.bytes[t + L.TUP_ICMP_CODE];
+  if (p & L.TP_ZONE) out.zone = dv.getUint16(t + L.TUP_ZONE, true);
+  return out;
+}
+
+function counters(r: RecordView, pk: number, by: number, bitPk: number, bitBy: number): Counters {
+  const out: { packets?: bigint; bytes?: bigint } = {};
+  if (r.hasSub(bitPk)) out.packets = r.u64(pk);
+  if (r.hasSub(bitBy)) out.bytes = r.u64(by);
+  return out;
+}
+
+function nat(r: RecordView, at: number): NatRange {
+  const dv = r.dv;
+  const p = dv.getUint16(at + L.NAT_PRESENT, true);
+  const out: { -readonly [K in keyof NatRange]: NatRange[K] } = {};
+  if (p & L.NP_V4_MINIP) out.minIp = formatIPv4(r.bytes, at + L.NAT_MINIP);
+  if (p & L.NP_V6_MINIP) out.minIp = formatIPv6(r.bytes, at + L.NAT_MINIP);
+  if (p & L.NP_V4_MAXIP) out.maxIp = formatIPv4(r.bytes, at + L.NAT_MAXIP);
+  if (p & L.NP_V6_MAXIP) out.maxIp = formatIPv6(r.bytes, at + L.NAT_MAXIP);
+  if (p & L.NP_PORT_MIN) out.minPort = dv.getUint16(at + L.NAT_PORT_MIN, true);
+  if (p & L.NP_PORT_MAX) out.maxPort = dv.getUint16(at + L.NAT_PORT_MAX, true);
+  return out;
+}
+
+function seqAdj(r: RecordView, at: number, bit0: number): SeqAdj {
+  const out: { -readonly [K in keyof SeqAdj]: SeqAdj[K] } = {};
+  if (r.hasSub(bit0)) out.correctionPos = r.u32(at);
+  if (r.hasSub(bit0 << 1)) out.offsetBefore = r.u32(at + 4);
+  if (r.hasSub(bit0 << 2)) out.offsetAfter = r.u32(at + 8);
+  return out;
+}
+
+function header(r: RecordView) {
+  return { nlType: r.nlType, nlFlags: r.nlFlags, seq: r.seq, pid: r.pid };
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** IPCTNL_MSG_CT_* record -> Flow. */
+export function toFlow(r: RecordView): Flow {
+  const b = r.base;
+  const f: Mutable<Flow> = { kind: 'flow', ...header(r), family: r.family };
+  const ev = EVENTS[r.event];
+  if (ev) f.event = ev;
+  if (r.has(A.CTA_TUPLE_ORIG)) f.orig = tuple(r, b + L.REC_TUPLE_ORIG);
+  if (r.has(A.CTA_TUPLE_REPLY)) f.reply = tuple(r, b + L.REC_TUPLE_REPLY);
+  if (r.has(A.CTA_TUPLE_MASTER)) f.master = tuple(r, b + L.REC_TUPLE_MASTER);
+  if (r.has(A.CTA_STATUS)) f.status = r.u32(L.REC_STATUS);
+  if (r.has(A.CTA_STATUS_MASK)) f.statusMask = r.u32(L.REC_STATUS_MASK);
+  if (r.has(A.CTA_TIMEOUT)) f.timeout = r.u32(L.REC_TIMEOUT);
+  if (r.has(A.CTA_MARK)) f.mark = r.u32(L.REC_MARK);
+  if (r.has(A.CTA_MARK_MASK)) f.markMask = r.u32(L.REC_MARK_MASK);
+  if (r.has(A.CTA_USE)) f.use = r.u32(L.REC_USE);
+  if (r.has(A.CTA_ID)) f.id = r.u32(L.REC_ID);
+  if (r.has(A.CTA_SECMARK)) f.secmark = r.u32(L.REC_SECMARK);
+  if (r.has(A.CTA_ZONE)) f.zone = r.u16(L.REC_ZONE);
+  if (r.has(A.CTA_PROTOINFO)) protoinfo(r, f);
+  if (r.has(A.CTA_COUNTERS_ORIG)) {
+    f.countersOrig = counters(r, L.REC_ORIG_PACKETS, L.REC_ORIG_BYTES, L.SUB_ORIG_PACKETS, L.SUB_ORIG_BYTES);
+  }
+  if (r.has(A.CTA_COUNTERS_REPLY)) {
+    f.countersReply = counters(r, L.REC_REPL_PACKETS, L.REC_REPL_BYTES, L.SUB_REPL_PACKETS, L.SUB_REPL_BYTES);
+  }
+  if (r.hasSub(L.SUB_TS_START)) f.timestampStart = r.u64(L.REC_TS_START);
+  if (r.hasSub(L.SUB_TS_STOP)) f.timestampStop = r.u64(L.REC_TS_STOP);
+  if (r.has(A.CTA_TIMESTAMP_EVENT)) f.timestampEvent = r.u64(L.REC_TS_EVENT);
+  if (r.hasSub(L.SUB_HELP_NAME)) f.helperName = str(r, r.u32(L.REC_HELP_NAME_PTR), r.u16(L.REC_HELP_NAME_LEN));
+  if (r.hasSub(L.SUB_HELP_INFO)) {
+    const p = r.u32(L.REC_HELP_INFO_PTR);
+    f.helperInfo = r.bytes.slice(p, p + r.u16(L.REC_HELP_INFO_LEN));
+  }
+  if (r.hasSub(L.SUB_SECCTX_NAME)) f.secctx = str(r, r.u32(L.REC_SECCTX_PTR), r.u16(L.REC_SECCTX_LEN));
+  if (r.has(A.CTA_LABELS)) {
+    const p = r.u32(L.REC_LABELS_PTR);
+    f.labels = r.bytes.slice(p, p + r.u16(L.REC_LABELS_LEN));
+  }
+  if (r.has(A.CTA_LABELS_MASK)) {
+    const p = r.u32(L.REC_LABELS_MASK_PTR);
+    f.labelsMask = r.bytes.slice(p, p + r.u16(L.REC_LABELS_MASK_LEN));
+  }
+  if (r.has(A.CTA_NAT_SRC)) f.natSrc = nat(r, b + L.REC_NAT_SRC);
+  if (r.has(A.CTA_NAT_DST)) f.natDst = nat(r, b + L.REC_NAT_DST);
+  if (r.has(A.CTA_SEQ_ADJ_ORIG)) f.seqAdjOrig = seqAdj(r, L.REC_SEQADJ_ORIG, L.SUB_SEQADJ_ORIG_CORRECTION_POS);
+  if (r.has(A.CTA_SEQ_ADJ_REPLY)) f.seqAdjReply = seqAdj(r, L.REC_SEQADJ_REPL, L.SUB_SEQADJ_REPL_CORRECTION_POS);
+  if (r.has(A.CTA_SYNPROXY)) {
+    const s: { isn?: number; its?: number; tsoff?: number } = {};
+    if (r.hasSub(L.SUB_SYNPROXY_ISN)) s.isn = r.u32(L.REC_SYNPROXY);
+    if (r.hasSub(L.SUB_SYNPROXY_ITS)) s.its = r.u32(L.REC_SYNPROXY + 4);
+    if (r.hasSub(L.SUB_SYNPROXY_TSOFF)) s.tsoff = r.u32(L.REC_SYNPROXY + 8);
+    f.synproxy = s;
+  }
+  return f;
+}
+
+function protoinfo(r: RecordView, f: Mutable<Flow>): void {
+  if (r.hasSub(L.SUB_TCP_STATE | L.SUB_TCP_WSCALE_ORIG | L.SUB_TCP_WSCALE_REPL | L.SUB_TCP_FLAGS_ORIG | L.SUB_TCP_FLAGS_REPL)) {
+    const t: { state?: number; wscaleOriginal?: number; wscaleReply?: number; flagsOriginal?: { flags: number; mask: number }; flagsReply?: { flags: number; mask: number } } = {};
+    if (r.hasSub(L.SUB_TCP_STATE)) t.state = r.u8(L.REC_TCP_STATE);
+    if (r.hasSub(L.SUB_TCP_WSCALE_ORIG)) t.wscaleOriginal = r.u8(L.REC_TCP_WSCALE_ORIG);
+    if (r.hasSub(L.SUB_TCP_WSCALE_REPL)) t.wscaleReply = r.u8(L.REC_TCP_WSCALE_REPL);
+    if (r.hasSub(L.SUB_TCP_FLAGS_ORIG)) t.flagsOriginal = { flags: r.u8(L.REC_TCP_FLAGS_ORIG), mask: r.u8(L.REC_TCP_FLAGS_ORIG + 1) };
+    if (r.hasSub(L.SUB_TCP_FLAGS_REPL)) t.flagsReply = { flags: r.u8(L.REC_TCP_FLAGS_REPL), mask: r.u8(L.REC_TCP_FLAGS_REPL + 1) };
+    f.tcp = t;
+  }
+  if (r.hasSub(L.SUB_DCCP_STATE | L.SUB_DCCP_ROLE | L.SUB_DCCP_HANDSHAKE_SEQ)) {
+    const d: { state?: number; role?: number; handshakeSeq?: bigint } = {};
+    if (r.hasSub(L.SUB_DCCP_STATE)) d.state = r.u8(L.REC_DCCP_STATE);
+    if (r.hasSub(L.SUB_DCCP_ROLE)) d.role = r.u8(L.REC_DCCP_ROLE);
+    if (r.hasSub(L.SUB_DCCP_HANDSHAKE_SEQ)) d.handshakeSeq = r.u64(L.REC_DCCP_HANDSHAKE_SEQ);
+    f.dccp = d;
+  }
+  if (r.hasSub(L.SUB_SCTP_STATE | L.SUB_SCTP_VTAG_ORIG | L.SUB_SCTP_VTAG_REPL)) {
+    const s: { state?: number; vtagOriginal?: number; vtagReply?: number } = {};
+    if (r.hasSub(L.SUB_SCTP_STATE)) s.state = r.u8(L.REC_SCTP_STATE);
+    if (r.hasSub(L.SUB_SCTP_VTAG_ORIG)) s.vtagOriginal = r.u32(L.REC_SCTP_VTAG_ORIG);
+    if (r.hasSub(L.SUB_SCTP_VTAG_REPL)) s.vtagReply = r.u32(L.REC_SCTP_VTAG_REPL);
+    f.sctp = s;
+  }
+}
+
+/** IPCTNL_MSG_EXP_* record -> Expectation. */
+export function toExpectation(r: RecordView): Expectation {
+  const b = r.base;
+  const e: Mutable<Expectation> = { kind: 'expect', ...header(r), family: r.family };
+  const ev = EVENTS[r.event];
+  if (ev) e.event = ev;
+  if (r.has(A.CTA_EXPECT_MASTER)) e.master = tuple(r, b + L.REC_TUPLE_ORIG);
+  if (r.has(A.CTA_EXPECT_TUPLE)) e.tuple = tuple(r, b + L.REC_TUPLE_REPLY);
+  if (r.has(A.CTA_EXPECT_MASK)) e.mask = tuple(r, b + L.REC_TUPLE_MASTER);
+  if (r.has(A.CTA_EXPECT_TIMEOUT)) e.timeout = r.u32(L.REC_EXP_TIMEOUT);
+  if (r.has(A.CTA_EXPECT_ID)) e.id = r.u32(L.REC_EXP_ID);
+  if (r.hasSub2(L.SUB2_EXP_HELP_NAME)) e.helperName = str(r, r.u32(L.REC_EXP_HELP_NAME_PTR), r.u16(L.REC_EXP_HELP_NAME_LEN));
+  if (r.has(A.CTA_EXPECT_ZONE)) e.zone = r.u16(L.REC_EXP_ZONE);
+  if (r.has(A.CTA_EXPECT_FLAGS)) e.flags = r.u32(L.REC_EXP_FLAGS);
+  if (r.has(A.CTA_EXPECT_CLASS)) e.class = r.u32(L.REC_EXP_CLASS);
+  if (r.has(A.CTA_EXPECT_NAT)) {
+    const n: { dir?: number; tuple?: Tuple } = {};
+    if (r.hasSub2(L.SUB2_EXP_NAT_DIR)) n.dir = r.u32(L.REC_EXP_NAT_DIR);
+    if (r.hasSub2(L.SUB2_EXP_NAT_TUPLE)) n.tuple = tuple(r, b + L.REC_TUPLE_4);
+    e.nat = n;
+  }
+  if (r.hasSub2(L.SUB2_EXP_FN)) e.fn = str(r, r.u32(L.REC_EXP_FN_PTR), r.u16(L.REC_EXP_FN_LEN));
+  return e;
+}
+
+// CTA_STATS_* attribute number -> CpuStats property.
+const CPU_STATS: [number, keyof CpuStats][] = [
+  [A.CTA_STATS_SEARCHED, 'searched'], [A.CTA_STATS_FOUND, 'found'], [A.CTA_STATS_NEW, 'new'],
+  [A.CTA_STATS_INVALID, 'invalid'], [A.CTA_STATS_IGNORE, 'ignore'], [A.CTA_STATS_DELETE, 'delete'],
+  [A.CTA_STATS_DELETE_LIST, 'deleteList'], [A.CTA_STATS_INSERT, 'insert'], [A.CTA_STATS_INSERT_FAILED, 'insertFailed'],
+  [A.CTA_STATS_DROP, 'drop'], [A.CTA_STATS_EARLY_DROP, 'earlyDrop'], [A.CTA_STATS_ERROR, 'error'],
+  [A.CTA_STATS_SEARCH_RESTART, 'searchRestart'], [A.CTA_STATS_CLASH_RESOLVE, 'clashResolve'],
+  [A.CTA_STATS_CHAIN_TOOLONG, 'chainToolong'],
+];
+
+function stat(r: RecordView, attr: number): number {
+  return r.u32(L.REC_STATS + 4 * attr);
+}
+
+function toCpuStats(r: RecordView): CpuStats {
+  const s: Record<string, unknown> = { kind: 'stats-cpu', ...header(r), cpu: r.u16(L.REC_RES_ID) };
+  for (const [attr, key] of CPU_STATS) if (r.has(attr)) s[key] = stat(r, attr);
+  return s as unknown as CpuStats;
+}
+
+function toGlobalStats(r: RecordView): GlobalStats {
+  const s: Mutable<GlobalStats> = { kind: 'stats-global', ...header(r) };
+  if (r.has(A.CTA_STATS_GLOBAL_ENTRIES)) s.entries = stat(r, A.CTA_STATS_GLOBAL_ENTRIES);
+  if (r.has(A.CTA_STATS_GLOBAL_MAX_ENTRIES)) s.maxEntries = stat(r, A.CTA_STATS_GLOBAL_MAX_ENTRIES);
+  return s;
+}
+
+function toExpectStats(r: RecordView): ExpectStats {
+  const s: Mutable<ExpectStats> = { kind: 'stats-exp', ...header(r), cpu: r.u16(L.REC_RES_ID) };
+  if (r.has(A.CTA_STATS_EXP_NEW)) s.new = stat(r, A.CTA_STATS_EXP_NEW);
+  if (r.has(A.CTA_STATS_EXP_CREATE)) s.create = stat(r, A.CTA_STATS_EXP_CREATE);
+  if (r.has(A.CTA_STATS_EXP_DELETE)) s.delete = stat(r, A.CTA_STATS_EXP_DELETE);
+  return s;
+}
+
+function toNetlinkError(r: RecordView): NetlinkError {
+  const e: Mutable<NetlinkError> = {
+    kind: 'error',
+    ...header(r),
+    errno: -r.i32(L.REC_ERRNO),
+    request: { nlType: r.u16(L.REC_ERR_REQ_TYPE), nlFlags: r.u16(L.REC_ERR_REQ_FLAGS), seq: r.u32(L.REC_ERR_REQ_SEQ), pid: r.u32(L.REC_ERR_REQ_PID) },
+  };
+  const present = r.u16(L.REC_EXTACK_PRESENT);
+  if (present & 1) e.extAckMessage = str(r, r.u32(L.REC_EXTACK_MSG_PTR), r.u16(L.REC_EXTACK_MSG_LEN));
+  if (present & 2) e.extAckOffset = r.u32(L.REC_EXTACK_OFFS);
+  return e;
+}
+
+/** Any non-KIND_BAD record -> its plain object. */
+export function toMessage(r: RecordView): Message {
+  switch (r.kind) {
+    case L.KIND_FLOW: return toFlow(r);
+    case L.KIND_EXPECT: return toExpectation(r);
+    case L.KIND_STATS_CPU: return toCpuStats(r);
+    case L.KIND_STATS_GLOBAL: return toGlobalStats(r);
+    case L.KIND_STATS_EXP: return toExpectStats(r);
+    case L.KIND_DONE: return { kind: 'done', ...header(r) };
+    case L.KIND_OVERRUN: return { kind: 'overrun', ...header(r) };
+    case L.KIND_ERROR: return toNetlinkError(r);
+    case L.KIND_UNKNOWN: return { kind: 'unknown', ...header(r) };
+    default: throw decodeError(r);
+  }
+}
+
+const DERR_TEXT: Record<number, string> = {
+  [L.DERR_NLMSG_TRUNCATED]: 'fewer bytes left than a netlink header',
+  [L.DERR_NLMSG_LEN]: 'nlmsg_len is shorter than a header or runs past the datagram',
+  [L.DERR_NFGENMSG]: 'message too short for its nfgenmsg header',
+  [L.DERR_ATTR_TRUNCATED]: 'fewer bytes left than an attribute header',
+  [L.DERR_ATTR_LEN]: 'nla_len is shorter than a header or runs past its container',
+  [L.DERR_ATTR_PAYLOAD]: 'attribute payload has the wrong size for its type',
+  [L.DERR_ERRMSG]: 'NLMSG_ERROR message too short',
+  [L.DERR_DGRAM_TRUNC]: 'datagram was truncated by the receiver (MSG_TRUNC); receive buffer too small',
+};
+
+/** The ConntrackError('ERR_CT_DECODE') describing a KIND_BAD record. */
+export function decodeError(r: RecordView): ConntrackError {
+  const status = r.u16(L.REC_ERR_CODE);
+  const attrType = r.u16(L.REC_ERR_ATTR);
+  const offset = r.u32(L.REC_ERR_OFFSET);
+  const what = DERR_TEXT[status] ?? `decoder status ${status}`;
+  const where = attrType ? `attribute type ${attrType} at offset ${offset}` : `offset ${offset}`;
+  const type = r.u16(L.REC_NLTYPE);
+  const msg = `malformed ctnetlink message: ${what} (${where}${type ? `, nlmsg_type 0x${type.toString(16).padStart(4, '0')}` : ''})`;
+  return new ConntrackError('ERR_CT_DECODE', msg, { status, attrType, offset });
+}
