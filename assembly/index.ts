@@ -1048,6 +1048,11 @@ export function decode(): u32 {
       const seq = rdh32(m + 8);
       const pid = rdh32(m + 12);
       const nextM = m + ((len + 3) & ~3);
+      if (rdh16(m + 4) == <u32>A.NLMSG_NOOP) {
+        // like mnl_cb_run: a no-op carries nothing
+        m = nextM;
+        continue;
+      }
       if (((checks & L.CHECK_SEQ) != 0 && seq != wantSeq) ||
           ((checks & L.CHECK_PID) != 0 && pid != wantPid)) {
         store<u32>(c + L.CTRL_STALE, load<u32>(c + L.CTRL_STALE) + 1);

@@ -219,7 +219,7 @@ function toNetlinkError(r: RecordView): NetlinkError {
   const e: Mutable<NetlinkError> = {
     kind: 'error',
     ...header(r),
-    errno: -r.i32(L.REC_ERRNO),
+    errno: Math.abs(r.i32(L.REC_ERRNO)), // the kernel sends -errno; abs keeps an ACK at +0
     request: { nlType: r.u16(L.REC_ERR_REQ_TYPE), nlFlags: r.u16(L.REC_ERR_REQ_FLAGS), seq: r.u32(L.REC_ERR_REQ_SEQ), pid: r.u32(L.REC_ERR_REQ_PID) },
   };
   const present = r.u16(L.REC_EXTACK_PRESENT);

@@ -1,0 +1,136 @@
+// Command-line parsing for ctrack, conntrack-tools style: one command flag
+// (-L, -G, -E, -S, -C) with an optional table, output options with -o as a
+// comma list. Bad input is a UsageError: one line on stderr, exit code 2
+// (conntrack-tools' PARAMETER_PROBLEM).
+import { Command, CommanderError, Option } from 'commander';
+
+export type CommandName = 'list' | 'get' | 'event' | 'stats' | 'count';
+export type Table = 'conntrack' | 'expect' | 'dying' | 'unconfirmed';
+
+/** -o values of conntrack-tools plus json. */
+export const OUTPUT_FORMATS = ['extended', 'xml', 'timestamp', 'id', 'ktimestamp', 'labels', 'userspace', 'json'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export interface CliArgs {
+  command: CommandName;
+  table: Table;
+  output: Set<OutputFormat>;
+  replay?: string;
+  labelsFile?: string;
+  netns?: string;
+  help?: boolean;
+}
+
+export class UsageError extends Error {
+  readonly exitCode = 2;
+}
+
+const TABLES: readonly Table[] = ['conntrack', 'expect', 'dying', 'unconfirmed'];
+
+// Which tables each command accepts (as conntrack-tools does).
+const TABLES_OF: Record<CommandName, readonly Table[]> = {
+  list: TABLES,
+  get: ['conntrack', 'expect'],
+  event: ['conntrack', 'expect'],
+  stats: ['conntrack', 'expect'],
+  count: ['conntrack', 'expect'],
+};
+
+const COMMAND_FLAGS: [string, CommandName, string][] = [
+  ['-L, --dump [table]', 'list', 'list the table (conntrack, expect, dying, unconfirmed)'],
+  ['-G, --get [table]', 'get', 'get one entry'],
+  ['-E, --event [table]', 'event', 'show events'],
+  ['-S, --stats [table]', 'stats', 'show per-CPU statistics'],
+  ['-C, --count [table]', 'count', 'show the table counter'],
+];
+
+export const HELP_EPILOG = `
+Commands take an optional table (default conntrack). Output is the same text
+conntrack-tools prints for the same messages; the summary goes to stderr.
+
+Examples:
+  ctrack -L --replay dump.pcap                    list a captured dump
+  ctrack -L --replay dump.pcap -o extended,id     with layer 3 and ids
+  ctrack -L --replay dump.pcap -o json            one JSON object per line
+  ctrack -E --replay events.pcap -o timestamp     replay captured events
+  ctrack -S --replay stats-cpu.pcap               per-CPU statistics
+  ctrack -S expect --replay exp-stats-cpu.pcap    expectation statistics
+  ctrack -C --replay stats-global.pcap            table counter
+
+Output formats (-o, comma separated): extended, id, ktimestamp, labels,
+timestamp (events), xml, json (ctrack only, schema in docs/json-format.md).
+
+Exit codes: 0 success, 1 operation failed, 2 bad arguments.`;
+
+function buildProgram(): Command {
+  const program = new Command('ctrack')
+    .description('Linux connection tracking: list, watch and replay the conntrack table (conntrack-tools compatible)')
+    .helpOption('-h, --help', 'show this help')
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) });
+  for (const [flags, , desc] of COMMAND_FLAGS) program.addOption(new Option(flags, desc));
+  program
+    .option('-o, --output <formats>', 'output formats, comma separated (extended,id,ktimestamp,labels,timestamp,xml,json)')
+    .option('--replay <file>', 'read a pcap capture (LINKTYPE_NETLINK) instead of the kernel')
+    .option('--labels-file <path>', 'connlabel.conf for -o labels', '/etc/xtables/connlabel.conf')
+    .option('--netns <name>', 'network namespace (name under /var/run/netns, or a path)')
+    .addHelpText('after', HELP_EPILOG);
+  return program;
+}
+
+function parseOutput(v: string | undefined): Set<OutputFormat> {
+  const out = new Set<OutputFormat>();
+  if (v === undefined) return out;
+  for (const part of v.split(',')) {
+    if (!(OUTPUT_FORMATS as readonly string[]).includes(part)) {
+      throw new UsageError(`unknown output format '${part}' for -o (valid: ${OUTPUT_FORMATS.join(', ')})`);
+    }
+    out.add(part as OutputFormat);
+  }
+  if (out.has('xml') && out.has('json')) throw new UsageError("-o xml and -o json cannot be combined");
+  return out;
+}
+
+/** Parse argv (without node and script). Throws UsageError; returns { help: true } after printing help. */
+export function parseArgs(argv: string[]): CliArgs {
+  const program = buildProgram();
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') {
+        return { command: 'list', table: 'conntrack', output: new Set(), help: true };
+      }
+      throw new UsageError(e.message.replace(/^error: /, ''));
+    }
+    throw e;
+  }
+  const o = program.opts<Record<string, string | boolean | undefined>>();
+  const given = COMMAND_FLAGS.filter(([, name]) => o[optionKey(name)] !== undefined);
+  if (given.length === 0) throw new UsageError('no command given: use one of -L, -G, -E, -S, -C (see ctrack --help)');
+  if (given.length > 1) throw new UsageError(`only one command at a time (got ${given.map(([f]) => f.slice(0, 2)).join(' and ')})`);
+  const [, command] = given[0];
+  const raw = o[optionKey(command)];
+  const table = (raw === true ? 'conntrack' : raw) as string;
+  if (!(TABLES_OF[command] as readonly string[]).includes(table)) {
+    throw new UsageError(`unknown table '${table}' for ${given[0][0].slice(0, 2)} (valid: ${TABLES_OF[command].join(', ')})`);
+  }
+  return {
+    command,
+    table: table as Table,
+    output: parseOutput(o.output as string | undefined),
+    replay: o.replay as string | undefined,
+    labelsFile: o.labelsFile as string | undefined,
+    netns: o.netns as string | undefined,
+  };
+}
+
+function optionKey(command: CommandName): string {
+  return { list: 'dump', get: 'get', event: 'event', stats: 'stats', count: 'count' }[command];
+}
+
+/** Help text, for `ctrack --help` and tests. */
+export function helpText(): string {
+  return buildProgram().helpInformation() + HELP_EPILOG + '\n';
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// ctrack: conntrack-tools compatible command line over this library.
+import { parseArgs, UsageError } from './args';
+import { errorLine, Output, runLive, runReplay, type RunIo } from './run';
+
+export async function main(argv: string[], io?: Partial<RunIo>): Promise<number> {
+  const out = io?.out ?? new Output((s) => process.stdout.write(s));
+  const err = io?.err ?? ((line: string) => process.stderr.write(line + '\n'));
+  const run: RunIo = { out, err };
+  let args;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`ctrack: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (args.help) return 0;
+  try {
+    return args.replay !== undefined ? await runReplay(args, run) : runLive(args, run);
+  } catch (e) {
+    out.flush();
+    err(errorLine(e));
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  // A closed pipe (ctrack -L | head) ends the program quietly, like C tools.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`ctrack: internal error: ${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

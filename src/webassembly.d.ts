@@ -1,0 +1,23 @@
+// The subset of the WebAssembly JS API this package uses. TypeScript ships
+// these declarations only in lib.dom, which a Node library should not pull in.
+declare namespace WebAssembly {
+  interface MemoryDescriptor {
+    initial: number;
+    maximum?: number;
+    shared?: boolean;
+  }
+  class Memory {
+    constructor(descriptor: MemoryDescriptor);
+    readonly buffer: ArrayBuffer;
+    grow(delta: number): number;
+  }
+  class Module {
+    constructor(bytes: ArrayBufferView | ArrayBuffer);
+  }
+  type ImportValue = Memory | ((...args: never[]) => unknown) | number;
+  type Imports = Record<string, Record<string, ImportValue>>;
+  class Instance {
+    constructor(module: Module, imports?: Imports);
+    readonly exports: Record<string, unknown>;
+  }
+}
