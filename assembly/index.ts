@@ -1095,3 +1095,17 @@ export function recordSize(): u32 {
 export function regionBase(): u32 {
   return <u32>L.REGION_BASE;
 }
+
+/**
+ * Proves the instrumentation is live: reads one byte just past a pretend
+ * message. The checked build counts it as a violation (tests assert that);
+ * the release build has no instrumentation and counts nothing.
+ */
+export function selfTestViolation(): u32 {
+  gLo = <usize>L.ARENA;
+  gHi = <usize>L.ARENA + 16;
+  const v = rd8(<usize>L.ARENA + 16);
+  gLo = 0;
+  gHi = 0;
+  return v;
+}

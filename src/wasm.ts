@@ -1,3 +1,4 @@
+/// <reference path="./webassembly.d.ts" />
 // Loads the decoder's WebAssembly module. TypeScript owns the memory: one
 // fixed-size WebAssembly.Memory per instance (initial = maximum), so the
 // ArrayBuffer never detaches and views over it stay valid for its lifetime.
@@ -13,6 +14,7 @@ export interface DecoderExports {
   decode(): number;
   recordSize(): number;
   regionBase(): number;
+  selfTestViolation(): number;
 }
 
 /** One instance of the decoder with its own memory and views over it. */

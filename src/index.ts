@@ -1,0 +1,21 @@
+// conntrack: Linux connection tracking (ctnetlink) for Node.js.
+//
+// This entry point exports the decoder, capture replay and formatters. The
+// live-kernel API (Conntrack.open, dump, events, ...) arrives with the socket
+// host; until then everything here works on captured traffic (pcap files of
+// NETLINK_NETFILTER datagrams) and on bytes you receive yourself.
+
+export * from './types';
+export { ConntrackError, isConntrackError, type ConntrackErrorCode, type ConntrackErrorDetails } from './errors';
+export { Decoder, decodeDatagram, type DecoderOptions, type DecoderCounters, type Ctx0103 } from './decoder';
+export { RecordView } from './record';
+export { toMessage } from './materialize';
+export { replay, replayAll, replayRecords, type ReplayItem, type ReplayOptions, type RecordCallback } from './replay';
+export {
+  readPcapFile, readPcapBuffer, readPcapHeader, encodePcap, PcapWriter,
+  type PcapRecord, type PcapHeader, type ReadPcapFileOptions, type PcapWriteOptions, type PcapEncodeRecord,
+} from './pcap';
+export * as format from './format';
+/** Kernel numbers (uapi names) and the record layout, shared with the WASM decoder. */
+export * as kernel from './generated/attrs';
+export * as layout from './generated/layout';
