@@ -55,27 +55,20 @@ function fail(code: u32, attr: u32, at: usize): bool {
   return false;
 }
 
-// Presence bits collected while walking (written to the record at the end).
-let gAttrs: u32 = 0;
-let gSub: u32 = 0;
-let gSub2: u32 = 0;
 
-// Attribute header check: returns nla_len (>= 4) of the attribute at p, or 0
-// after recording a fault. Callers read the type and payload into locals
-// (globals cost memory traffic on every access in V8's WASM).
-// @ts-ignore: decorator
-@inline function attrLen(p: usize, end: usize): usize {
-  if (end - p < 4) {
-    fail(L.DERR_ATTR_TRUNCATED, 0, p);
-    return 0;
-  }
-  const len = <usize>rdh16(p);
-  if (len < 4 || len > end - p) {
-    // NLA_TYPE_MASK: drop NLA_F_NESTED and NLA_F_NET_BYTEORDER
-    fail(L.DERR_ATTR_LEN, rdh16(p + 2) & 0x3fff, p);
-    return 0;
-  }
-  return len;
+// Attribute header check, written at each loop head as
+//   if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+// One unsigned compare covers nla_len < 4 and nla_len beyond the container
+// (nla_len - 4 wraps around when below 4). The cold path works out which.
+function badAttr(p: usize, end: usize): bool {
+  if (end - p < 4) return fail(L.DERR_ATTR_TRUNCATED, 0, p);
+  // NLA_TYPE_MASK: drop NLA_F_NESTED and NLA_F_NET_BYTEORDER
+  return fail(L.DERR_ATTR_LEN, rdh16(p + 2) & 0x3fff, p);
+}
+
+// Payload of the wrong size for a fixed-size attribute.
+function badPayload(type: u32, p: usize): bool {
+  return fail(L.DERR_ATTR_PAYLOAD, type, p);
 }
 
 // Advance past an attribute whose payload is n bytes: header 4 + payload,
@@ -86,10 +79,19 @@ let gSub2: u32 = 0;
   return p + ((n + 7) & ~3);
 }
 
+// ---------------------------------------------------------------------------
+// Fast paths. The kernel writes each nest in one fixed shape (ctnetlink's
+// ctnetlink_dump_* functions): same attributes, same order, same lengths.
+// A fast path compares the nlattr header words of that shape (len | type << 16,
+// host order) and, when every one matches and the bytes are there, copies the
+// values without the per-attribute dispatch. Anything else, even one
+// different header, goes the generic way, which decodes the same bytes to the
+// same record: the "generic" build (FAST_PATHS=0) exists so tests can prove it.
+const NESTED: u32 = 0x8000; // NLA_F_NESTED
+
 // @ts-ignore: decorator
-@inline function want(n: usize, size: usize, type: u32, p: usize): bool {
-  if (n != size) return fail(L.DERR_ATTR_PAYLOAD, type, p);
-  return true;
+@inline function hw(len: u32, type: u32): u32 {
+  return len | (type << 16);
 }
 
 // Length of a NUL-terminated string payload, without the NUL.
@@ -101,34 +103,45 @@ function strLen(p: usize, n: usize): usize {
 }
 
 // ---------------------------------------------------------------------------
-// CTA_TUPLE_* (and CTA_IP_*, CTA_PROTO_* inside it).
-let gTup: u32 = 0;
+// CTA_TUPLE_* (and CTA_IP_*, CTA_PROTO_* inside it). Presence bits are
+// accumulated in a local and OR-ed into the record once per nest: WASM
+// globals live in instance memory in V8, so a per-attribute global
+// read-modify-write costs more than the attribute itself.
+
+// @ts-ignore: decorator
+@inline function orU16(at: usize, bits: u32): void {
+  store<u16>(at, load<u16>(at) | <u16>bits);
+}
+// @ts-ignore: decorator
+@inline function orU32(at: usize, bits: u32): void {
+  store<u32>(at, load<u32>(at) | bits);
+}
 
 function parseTupleIp(t: usize, p: usize, end: usize): bool {
+  let bits: u32 = 0;
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_IP_V4_SRC:
       case A.CTA_IP_V4_DST: {
-        if (!want(n, 4, type, p)) return false;
+        if (n != 4) return badPayload(type, p);
         const dst = t + (type == A.CTA_IP_V4_SRC ? L.TUP_SRC : L.TUP_DST);
         chk(pl, 4);
         store<u32>(dst, load<u32>(pl));
         store<u8>(t + L.TUP_L3, 2); // AF_INET
-        gTup |= type == A.CTA_IP_V4_SRC ? L.TP_SRC : L.TP_DST;
+        bits |= type == A.CTA_IP_V4_SRC ? L.TP_SRC : L.TP_DST;
         break;
       }
       case A.CTA_IP_V6_SRC:
       case A.CTA_IP_V6_DST: {
-        if (!want(n, 16, type, p)) return false;
+        if (n != 16) return badPayload(type, p);
         const dst = t + (type == A.CTA_IP_V6_SRC ? L.TUP_SRC : L.TUP_DST);
         chk(pl, 16);
         store<u64>(dst, load<u64>(pl));
         store<u64>(dst + 8, load<u64>(pl + 8));
         store<u8>(t + L.TUP_L3, 10); // AF_INET6
-        gTup |= type == A.CTA_IP_V6_SRC ? L.TP_SRC : L.TP_DST;
+        bits |= type == A.CTA_IP_V6_SRC ? L.TP_SRC : L.TP_DST;
         break;
       }
       default:
@@ -136,52 +149,53 @@ function parseTupleIp(t: usize, p: usize, end: usize): bool {
     }
     p = next(p, n);
   }
+  orU16(t + L.TUP_PRESENT, bits);
   return true;
 }
 
 function parseTupleProto(t: usize, p: usize, end: usize): bool {
+  let bits: u32 = 0;
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_PROTO_NUM: {
-        if (!want(n, 1, type, p)) return false;
+        if (n != 1) return badPayload(type, p);
         store<u8>(t + L.TUP_PROTO, <u8>rd8(pl));
-        gTup |= L.TP_PROTO;
+        bits |= L.TP_PROTO;
         break;
       }
       case A.CTA_PROTO_SRC_PORT: {
-        if (!want(n, 2, type, p)) return false;
+        if (n != 2) return badPayload(type, p);
         store<u16>(t + L.TUP_SPORT, <u16>rdb16(pl));
-        gTup |= L.TP_SPORT;
+        bits |= L.TP_SPORT;
         break;
       }
       case A.CTA_PROTO_DST_PORT: {
-        if (!want(n, 2, type, p)) return false;
+        if (n != 2) return badPayload(type, p);
         store<u16>(t + L.TUP_DPORT, <u16>rdb16(pl));
-        gTup |= L.TP_DPORT;
+        bits |= L.TP_DPORT;
         break;
       }
       case A.CTA_PROTO_ICMP_ID:
       case A.CTA_PROTO_ICMPV6_ID: {
-        if (!want(n, 2, type, p)) return false;
+        if (n != 2) return badPayload(type, p);
         store<u16>(t + L.TUP_ICMP_ID, <u16>rdb16(pl));
-        gTup |= type == A.CTA_PROTO_ICMP_ID ? L.TP_ICMP_ID : L.TP_ICMPV6_ID;
+        bits |= type == A.CTA_PROTO_ICMP_ID ? L.TP_ICMP_ID : L.TP_ICMPV6_ID;
         break;
       }
       case A.CTA_PROTO_ICMP_TYPE:
       case A.CTA_PROTO_ICMPV6_TYPE: {
-        if (!want(n, 1, type, p)) return false;
+        if (n != 1) return badPayload(type, p);
         store<u8>(t + L.TUP_ICMP_TYPE, <u8>rd8(pl));
-        gTup |= type == A.CTA_PROTO_ICMP_TYPE ? L.TP_ICMP_TYPE : L.TP_ICMPV6_TYPE;
+        bits |= type == A.CTA_PROTO_ICMP_TYPE ? L.TP_ICMP_TYPE : L.TP_ICMPV6_TYPE;
         break;
       }
       case A.CTA_PROTO_ICMP_CODE:
       case A.CTA_PROTO_ICMPV6_CODE: {
-        if (!want(n, 1, type, p)) return false;
+        if (n != 1) return badPayload(type, p);
         store<u8>(t + L.TUP_ICMP_CODE, <u8>rd8(pl));
-        gTup |= type == A.CTA_PROTO_ICMP_CODE ? L.TP_ICMP_CODE : L.TP_ICMPV6_CODE;
+        bits |= type == A.CTA_PROTO_ICMP_CODE ? L.TP_ICMP_CODE : L.TP_ICMPV6_CODE;
         break;
       }
       default:
@@ -189,31 +203,63 @@ function parseTupleProto(t: usize, p: usize, end: usize): bool {
     }
     p = next(p, n);
   }
+  orU16(t + L.TUP_PRESENT, bits);
   return true;
 }
 
 function parseTuple(t: usize, p: usize, end: usize): bool {
-  gTup = 0;
+  store<u16>(t + L.TUP_PRESENT, 0);
   store<u8>(t + L.TUP_L3, 0);
+  let bits: u32 = 0;
+  if (FAST_PATHS) {
+    // CTA_TUPLE_IP { CTA_IP_V4_SRC, CTA_IP_V4_DST } or the IPv6 pair
+    if (end - p >= 20 && rdh32(p) == hw(20, NESTED | A.CTA_TUPLE_IP) &&
+        rdh32(p + 4) == hw(8, A.CTA_IP_V4_SRC) && rdh32(p + 12) == hw(8, A.CTA_IP_V4_DST)) {
+      store<u32>(t + L.TUP_SRC, rdh32(p + 8));
+      store<u32>(t + L.TUP_DST, rdh32(p + 16));
+      store<u8>(t + L.TUP_L3, 2); // AF_INET
+      bits |= L.TP_IP | L.TP_SRC | L.TP_DST;
+      p += 20;
+    } else if (end - p >= 44 && rdh32(p) == hw(44, NESTED | A.CTA_TUPLE_IP) &&
+        rdh32(p + 4) == hw(20, A.CTA_IP_V6_SRC) && rdh32(p + 24) == hw(20, A.CTA_IP_V6_DST)) {
+      chk(p + 8, 16);
+      store<u64>(t + L.TUP_SRC, load<u64>(p + 8));
+      store<u64>(t + L.TUP_SRC + 8, load<u64>(p + 16));
+      chk(p + 28, 16);
+      store<u64>(t + L.TUP_DST, load<u64>(p + 28));
+      store<u64>(t + L.TUP_DST + 8, load<u64>(p + 36));
+      store<u8>(t + L.TUP_L3, 10); // AF_INET6
+      bits |= L.TP_IP | L.TP_SRC | L.TP_DST;
+      p += 44;
+    }
+    // CTA_TUPLE_PROTO { CTA_PROTO_NUM, CTA_PROTO_SRC_PORT, CTA_PROTO_DST_PORT }
+    if (end - p >= 28 && rdh32(p) == hw(28, NESTED | A.CTA_TUPLE_PROTO) && rdh32(p + 4) == hw(5, A.CTA_PROTO_NUM) &&
+        rdh32(p + 12) == hw(6, A.CTA_PROTO_SRC_PORT) && rdh32(p + 20) == hw(6, A.CTA_PROTO_DST_PORT)) {
+      store<u8>(t + L.TUP_PROTO, <u8>rd8(p + 8));
+      store<u16>(t + L.TUP_SPORT, <u16>rdb16(p + 16));
+      store<u16>(t + L.TUP_DPORT, <u16>rdb16(p + 24));
+      bits |= L.TP_PROTO_NEST | L.TP_PROTO | L.TP_SPORT | L.TP_DPORT;
+      p += 28;
+    }
+  }
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_TUPLE_IP: {
-        gTup |= L.TP_IP;
+        bits |= L.TP_IP;
         if (!parseTupleIp(t, pl, pl + n)) return false;
         break;
       }
       case A.CTA_TUPLE_PROTO: {
-        gTup |= L.TP_PROTO_NEST;
+        bits |= L.TP_PROTO_NEST;
         if (!parseTupleProto(t, pl, pl + n)) return false;
         break;
       }
       case A.CTA_TUPLE_ZONE: {
-        if (!want(n, 2, type, p)) return false;
+        if (n != 2) return badPayload(type, p);
         store<u16>(t + L.TUP_ZONE, <u16>rdb16(pl));
-        gTup |= L.TP_ZONE;
+        bits |= L.TP_ZONE;
         break;
       }
       default:
@@ -221,45 +267,45 @@ function parseTuple(t: usize, p: usize, end: usize): bool {
     }
     p = next(p, n);
   }
-  store<u16>(t + L.TUP_PRESENT, <u16>gTup);
+  orU16(t + L.TUP_PRESENT, bits);
   return true;
 }
 
 // ---------------------------------------------------------------------------
 // CTA_PROTOINFO and its TCP / DCCP / SCTP nests.
 function parseProtoinfoTcp(r: usize, p: usize, end: usize): bool {
+  let bits: u32 = 0;
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_PROTOINFO_TCP_STATE: {
-        if (!want(n, 1, type, p)) return false;
+        if (n != 1) return badPayload(type, p);
         store<u8>(r + L.REC_TCP_STATE, <u8>rd8(pl));
-        gSub |= L.SUB_TCP_STATE;
+        bits |= L.SUB_TCP_STATE;
         break;
       }
       case A.CTA_PROTOINFO_TCP_WSCALE_ORIGINAL: {
-        if (!want(n, 1, type, p)) return false;
+        if (n != 1) return badPayload(type, p);
         store<u8>(r + L.REC_TCP_WSCALE_ORIG, <u8>rd8(pl));
-        gSub |= L.SUB_TCP_WSCALE_ORIG;
+        bits |= L.SUB_TCP_WSCALE_ORIG;
         break;
       }
       case A.CTA_PROTOINFO_TCP_WSCALE_REPLY: {
-        if (!want(n, 1, type, p)) return false;
+        if (n != 1) return badPayload(type, p);
         store<u8>(r + L.REC_TCP_WSCALE_REPL, <u8>rd8(pl));
-        gSub |= L.SUB_TCP_WSCALE_REPL;
+        bits |= L.SUB_TCP_WSCALE_REPL;
         break;
       }
       case A.CTA_PROTOINFO_TCP_FLAGS_ORIGINAL:
       case A.CTA_PROTOINFO_TCP_FLAGS_REPLY: {
         // struct nf_ct_tcp_flags { __u8 flags; __u8 mask; }
-        if (!want(n, 2, type, p)) return false;
+        if (n != 2) return badPayload(type, p);
         const orig = type == A.CTA_PROTOINFO_TCP_FLAGS_ORIGINAL;
         const dst = r + (orig ? L.REC_TCP_FLAGS_ORIG : L.REC_TCP_FLAGS_REPL);
         store<u8>(dst, <u8>rd8(pl));
         store<u8>(dst + 1, <u8>rd8(pl + 1));
-        gSub |= orig ? L.SUB_TCP_FLAGS_ORIG : L.SUB_TCP_FLAGS_REPL;
+        bits |= orig ? L.SUB_TCP_FLAGS_ORIG : L.SUB_TCP_FLAGS_REPL;
         break;
       }
       default:
@@ -267,31 +313,32 @@ function parseProtoinfoTcp(r: usize, p: usize, end: usize): bool {
     }
     p = next(p, n);
   }
+  orU32(r + L.REC_SUB, bits);
   return true;
 }
 
 function parseProtoinfoDccp(r: usize, p: usize, end: usize): bool {
+  let bits: u32 = 0;
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_PROTOINFO_DCCP_STATE: {
-        if (!want(n, 1, type, p)) return false;
+        if (n != 1) return badPayload(type, p);
         store<u8>(r + L.REC_DCCP_STATE, <u8>rd8(pl));
-        gSub |= L.SUB_DCCP_STATE;
+        bits |= L.SUB_DCCP_STATE;
         break;
       }
       case A.CTA_PROTOINFO_DCCP_ROLE: {
-        if (!want(n, 1, type, p)) return false;
+        if (n != 1) return badPayload(type, p);
         store<u8>(r + L.REC_DCCP_ROLE, <u8>rd8(pl));
-        gSub |= L.SUB_DCCP_ROLE;
+        bits |= L.SUB_DCCP_ROLE;
         break;
       }
       case A.CTA_PROTOINFO_DCCP_HANDSHAKE_SEQ: {
-        if (!want(n, 8, type, p)) return false;
+        if (n != 8) return badPayload(type, p);
         store<u64>(r + L.REC_DCCP_HANDSHAKE_SEQ, rdb64(pl));
-        gSub |= L.SUB_DCCP_HANDSHAKE_SEQ;
+        bits |= L.SUB_DCCP_HANDSHAKE_SEQ;
         break;
       }
       default: // CTA_PROTOINFO_DCCP_PAD and newer
@@ -299,31 +346,32 @@ function parseProtoinfoDccp(r: usize, p: usize, end: usize): bool {
     }
     p = next(p, n);
   }
+  orU32(r + L.REC_SUB, bits);
   return true;
 }
 
 function parseProtoinfoSctp(r: usize, p: usize, end: usize): bool {
+  let bits: u32 = 0;
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_PROTOINFO_SCTP_STATE: {
-        if (!want(n, 1, type, p)) return false;
+        if (n != 1) return badPayload(type, p);
         store<u8>(r + L.REC_SCTP_STATE, <u8>rd8(pl));
-        gSub |= L.SUB_SCTP_STATE;
+        bits |= L.SUB_SCTP_STATE;
         break;
       }
       case A.CTA_PROTOINFO_SCTP_VTAG_ORIGINAL: {
-        if (!want(n, 4, type, p)) return false;
+        if (n != 4) return badPayload(type, p);
         store<u32>(r + L.REC_SCTP_VTAG_ORIG, rdb32(pl));
-        gSub |= L.SUB_SCTP_VTAG_ORIG;
+        bits |= L.SUB_SCTP_VTAG_ORIG;
         break;
       }
       case A.CTA_PROTOINFO_SCTP_VTAG_REPLY: {
-        if (!want(n, 4, type, p)) return false;
+        if (n != 4) return badPayload(type, p);
         store<u32>(r + L.REC_SCTP_VTAG_REPL, rdb32(pl));
-        gSub |= L.SUB_SCTP_VTAG_REPL;
+        bits |= L.SUB_SCTP_VTAG_REPL;
         break;
       }
       default:
@@ -331,14 +379,28 @@ function parseProtoinfoSctp(r: usize, p: usize, end: usize): bool {
     }
     p = next(p, n);
   }
+  orU32(r + L.REC_SUB, bits);
   return true;
 }
 
 function parseProtoinfo(r: usize, p: usize, end: usize): bool {
+  // CTA_PROTOINFO_TCP { STATE, WSCALE_ORIGINAL, WSCALE_REPLY, FLAGS_ORIGINAL, FLAGS_REPLY }
+  if (FAST_PATHS && end - p == 48 && rdh32(p) == hw(48, NESTED | A.CTA_PROTOINFO_TCP) &&
+      rdh32(p + 4) == hw(5, A.CTA_PROTOINFO_TCP_STATE) && rdh32(p + 12) == hw(5, A.CTA_PROTOINFO_TCP_WSCALE_ORIGINAL) &&
+      rdh32(p + 20) == hw(5, A.CTA_PROTOINFO_TCP_WSCALE_REPLY) && rdh32(p + 28) == hw(6, A.CTA_PROTOINFO_TCP_FLAGS_ORIGINAL) &&
+      rdh32(p + 36) == hw(6, A.CTA_PROTOINFO_TCP_FLAGS_REPLY)) {
+    store<u8>(r + L.REC_TCP_STATE, <u8>rd8(p + 8));
+    store<u8>(r + L.REC_TCP_WSCALE_ORIG, <u8>rd8(p + 16));
+    store<u8>(r + L.REC_TCP_WSCALE_REPL, <u8>rd8(p + 24));
+    store<u16>(r + L.REC_TCP_FLAGS_ORIG, <u16>rdh16(p + 32)); // {flags, mask} bytes as they are
+    store<u16>(r + L.REC_TCP_FLAGS_REPL, <u16>rdh16(p + 40));
+    orU32(r + L.REC_SUB, L.SUB_TCP_STATE | L.SUB_TCP_WSCALE_ORIG | L.SUB_TCP_WSCALE_REPL |
+      L.SUB_TCP_FLAGS_ORIG | L.SUB_TCP_FLAGS_REPL);
+    return true;
+  }
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_PROTOINFO_TCP: {
         if (!parseProtoinfoTcp(r, pl, pl + n)) return false;
@@ -368,33 +430,41 @@ function parseCounters(r: usize, p: usize, end: usize, reply: bool): bool {
   const bitPk = reply ? L.SUB_REPL_PACKETS : L.SUB_ORIG_PACKETS;
   const bitBy = reply ? L.SUB_REPL_BYTES : L.SUB_ORIG_BYTES;
   const bit32 = reply ? L.SUB_REPL_COUNTERS32 : L.SUB_ORIG_COUNTERS32;
+  // { CTA_COUNTERS_PACKETS, CTA_COUNTERS_BYTES }, both be64
+  if (FAST_PATHS && end - p == 24 &&
+      rdh32(p) == hw(12, A.CTA_COUNTERS_PACKETS) && rdh32(p + 12) == hw(12, A.CTA_COUNTERS_BYTES)) {
+    store<u64>(pk, rdb64(p + 4));
+    store<u64>(by, rdb64(p + 16));
+    orU32(r + L.REC_SUB, bitPk | bitBy);
+    return true;
+  }
+  let bits: u32 = 0;
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_COUNTERS_PACKETS: {
-        if (!want(n, 8, type, p)) return false;
+        if (n != 8) return badPayload(type, p);
         store<u64>(pk, rdb64(pl));
-        gSub |= bitPk;
+        bits |= bitPk;
         break;
       }
       case A.CTA_COUNTERS_BYTES: {
-        if (!want(n, 8, type, p)) return false;
+        if (n != 8) return badPayload(type, p);
         store<u64>(by, rdb64(pl));
-        gSub |= bitBy;
+        bits |= bitBy;
         break;
       }
       case A.CTA_COUNTERS32_PACKETS: {
-        if (!want(n, 4, type, p)) return false;
+        if (n != 4) return badPayload(type, p);
         store<u64>(pk, <u64>rdb32(pl));
-        gSub |= bitPk | bit32;
+        bits |= bitPk | bit32;
         break;
       }
       case A.CTA_COUNTERS32_BYTES: {
-        if (!want(n, 4, type, p)) return false;
+        if (n != 4) return badPayload(type, p);
         store<u64>(by, <u64>rdb32(pl));
-        gSub |= bitBy | bit32;
+        bits |= bitBy | bit32;
         break;
       }
       default: // CTA_COUNTERS_PAD and newer
@@ -402,26 +472,41 @@ function parseCounters(r: usize, p: usize, end: usize, reply: bool): bool {
     }
     p = next(p, n);
   }
+  orU32(r + L.REC_SUB, bits);
   return true;
 }
 
 // CTA_TIMESTAMP.
 function parseTimestamp(r: usize, p: usize, end: usize): bool {
+  // { CTA_TIMESTAMP_START } or { CTA_TIMESTAMP_START, CTA_TIMESTAMP_STOP }, be64
+  if (FAST_PATHS && end - p >= 12 && rdh32(p) == hw(12, A.CTA_TIMESTAMP_START)) {
+    if (end - p == 12) {
+      store<u64>(r + L.REC_TS_START, rdb64(p + 4));
+      orU32(r + L.REC_SUB, L.SUB_TS_START);
+      return true;
+    }
+    if (end - p == 24 && rdh32(p + 12) == hw(12, A.CTA_TIMESTAMP_STOP)) {
+      store<u64>(r + L.REC_TS_START, rdb64(p + 4));
+      store<u64>(r + L.REC_TS_STOP, rdb64(p + 16));
+      orU32(r + L.REC_SUB, L.SUB_TS_START | L.SUB_TS_STOP);
+      return true;
+    }
+  }
+  let bits: u32 = 0;
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_TIMESTAMP_START: {
-        if (!want(n, 8, type, p)) return false;
+        if (n != 8) return badPayload(type, p);
         store<u64>(r + L.REC_TS_START, rdb64(pl));
-        gSub |= L.SUB_TS_START;
+        bits |= L.SUB_TS_START;
         break;
       }
       case A.CTA_TIMESTAMP_STOP: {
-        if (!want(n, 8, type, p)) return false;
+        if (n != 8) return badPayload(type, p);
         store<u64>(r + L.REC_TS_STOP, rdb64(pl));
-        gSub |= L.SUB_TS_STOP;
+        bits |= L.SUB_TS_STOP;
         break;
       }
       default: // CTA_TIMESTAMP_PAD
@@ -429,43 +514,46 @@ function parseTimestamp(r: usize, p: usize, end: usize): bool {
     }
     p = next(p, n);
   }
+  orU32(r + L.REC_SUB, bits);
   return true;
 }
 
 // CTA_HELP.
 function parseHelp(r: usize, p: usize, end: usize): bool {
+  let bits: u32 = 0;
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     if (type == A.CTA_HELP_NAME) {
       store<u32>(r + L.REC_HELP_NAME_PTR, <u32>pl);
       store<u16>(r + L.REC_HELP_NAME_LEN, <u16>strLen(pl, n));
-      gSub |= L.SUB_HELP_NAME;
+      bits |= L.SUB_HELP_NAME;
     } else if (type == A.CTA_HELP_INFO) {
       if (n > 0xffff) return fail(L.DERR_ATTR_PAYLOAD, type, p);
       store<u32>(r + L.REC_HELP_INFO_PTR, <u32>pl);
       store<u16>(r + L.REC_HELP_INFO_LEN, <u16>n);
-      gSub |= L.SUB_HELP_INFO;
+      bits |= L.SUB_HELP_INFO;
     }
     p = next(p, n);
   }
+  orU32(r + L.REC_SUB, bits);
   return true;
 }
 
 // CTA_SECCTX.
 function parseSecctx(r: usize, p: usize, end: usize): bool {
+  let bits: u32 = 0;
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     if (type == A.CTA_SECCTX_NAME) {
       store<u32>(r + L.REC_SECCTX_PTR, <u32>pl);
       store<u16>(r + L.REC_SECCTX_LEN, <u16>strLen(pl, n));
-      gSub |= L.SUB_SECCTX_NAME;
+      bits |= L.SUB_SECCTX_NAME;
     }
     p = next(p, n);
   }
+  orU32(r + L.REC_SUB, bits);
   return true;
 }
 
@@ -473,82 +561,83 @@ function parseSecctx(r: usize, p: usize, end: usize): bool {
 function parseSeqAdj(r: usize, p: usize, end: usize, reply: bool): bool {
   const base = r + (reply ? L.REC_SEQADJ_REPL : L.REC_SEQADJ_ORIG);
   const bit0 = reply ? L.SUB_SEQADJ_REPL_CORRECTION_POS : L.SUB_SEQADJ_ORIG_CORRECTION_POS;
+  let bits: u32 = 0;
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     if (type >= <u32>A.CTA_SEQADJ_CORRECTION_POS && type <= <u32>A.CTA_SEQADJ_OFFSET_AFTER) {
-      if (!want(n, 4, type, p)) return false;
+      if (n != 4) return badPayload(type, p);
       const i = type - <u32>A.CTA_SEQADJ_CORRECTION_POS;
       store<u32>(base + (<usize>i << 2), rdb32(pl));
-      gSub |= bit0 << i;
+      bits |= bit0 << i;
     }
     p = next(p, n);
   }
+  orU32(r + L.REC_SUB, bits);
   return true;
 }
 
 // CTA_SYNPROXY.
 function parseSynproxy(r: usize, p: usize, end: usize): bool {
+  let bits: u32 = 0;
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     if (type >= <u32>A.CTA_SYNPROXY_ISN && type <= <u32>A.CTA_SYNPROXY_TSOFF) {
-      if (!want(n, 4, type, p)) return false;
+      if (n != 4) return badPayload(type, p);
       const i = type - <u32>A.CTA_SYNPROXY_ISN;
       store<u32>(r + L.REC_SYNPROXY + (<usize>i << 2), rdb32(pl));
-      gSub |= L.SUB_SYNPROXY_ISN << i;
+      bits |= L.SUB_SYNPROXY_ISN << i;
     }
     p = next(p, n);
   }
+  orU32(r + L.REC_SUB, bits);
   return true;
 }
 
 // CTA_NAT_SRC / CTA_NAT_DST (and CTA_NAT_PROTO inside).
-let gNat: u32 = 0;
-
 function parseNatProto(nat: usize, p: usize, end: usize): bool {
+  let bits: u32 = 0;
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     if (type == A.CTA_PROTONAT_PORT_MIN || type == A.CTA_PROTONAT_PORT_MAX) {
-      if (!want(n, 2, type, p)) return false;
+      if (n != 2) return badPayload(type, p);
       const min = type == A.CTA_PROTONAT_PORT_MIN;
       store<u16>(nat + (min ? L.NAT_PORT_MIN : L.NAT_PORT_MAX), <u16>rdb16(pl));
-      gNat |= min ? L.NP_PORT_MIN : L.NP_PORT_MAX;
+      bits |= min ? L.NP_PORT_MIN : L.NP_PORT_MAX;
     }
     p = next(p, n);
   }
+  orU16(nat + L.NAT_PRESENT, bits);
   return true;
 }
 
 function parseNat(nat: usize, p: usize, end: usize): bool {
-  gNat = 0;
+  store<u16>(nat + L.NAT_PRESENT, 0);
+  let bits: u32 = 0;
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_NAT_V4_MINIP:
       case A.CTA_NAT_V4_MAXIP: {
-        if (!want(n, 4, type, p)) return false;
+        if (n != 4) return badPayload(type, p);
         const min = type == A.CTA_NAT_V4_MINIP;
         chk(pl, 4);
         store<u32>(nat + (min ? L.NAT_MINIP : L.NAT_MAXIP), load<u32>(pl));
-        gNat |= min ? L.NP_V4_MINIP : L.NP_V4_MAXIP;
+        bits |= min ? L.NP_V4_MINIP : L.NP_V4_MAXIP;
         break;
       }
       case A.CTA_NAT_V6_MINIP:
       case A.CTA_NAT_V6_MAXIP: {
-        if (!want(n, 16, type, p)) return false;
+        if (n != 16) return badPayload(type, p);
         const min = type == A.CTA_NAT_V6_MINIP;
         const dst = nat + (min ? L.NAT_MINIP : L.NAT_MAXIP);
         chk(pl, 16);
         store<u64>(dst, load<u64>(pl));
         store<u64>(dst + 8, load<u64>(pl + 8));
-        gNat |= min ? L.NP_V6_MINIP : L.NP_V6_MAXIP;
+        bits |= min ? L.NP_V6_MINIP : L.NP_V6_MAXIP;
         break;
       }
       case A.CTA_NAT_PROTO: {
@@ -560,7 +649,7 @@ function parseNat(nat: usize, p: usize, end: usize): bool {
     }
     p = next(p, n);
   }
-  store<u16>(nat + L.NAT_PRESENT, <u16>gNat);
+  orU16(nat + L.NAT_PRESENT, bits);
   return true;
 }
 
@@ -576,10 +665,10 @@ function parseNat(nat: usize, p: usize, end: usize): bool {
 // ---------------------------------------------------------------------------
 // Top level of a conntrack entry (IPCTNL_MSG_CT_*).
 function parseFlow(r: usize, p: usize, end: usize): bool {
+  let attrs: u32 = 0;
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_TUPLE_ORIG: {
         if (!parseTuple(r + L.REC_TUPLE_ORIG, pl, pl + n)) return false;
@@ -594,7 +683,7 @@ function parseFlow(r: usize, p: usize, end: usize): bool {
         break;
       }
       case A.CTA_STATUS: {
-        if (!want(n, 4, type, p)) return false;
+        if (n != 4) return badPayload(type, p);
         store<u32>(r + L.REC_STATUS, rdb32(pl));
         break;
       }
@@ -615,12 +704,12 @@ function parseFlow(r: usize, p: usize, end: usize): bool {
         break;
       }
       case A.CTA_TIMEOUT: {
-        if (!want(n, 4, type, p)) return false;
+        if (n != 4) return badPayload(type, p);
         store<u32>(r + L.REC_TIMEOUT, rdb32(pl));
         break;
       }
       case A.CTA_MARK: {
-        if (!want(n, 4, type, p)) return false;
+        if (n != 4) return badPayload(type, p);
         store<u32>(r + L.REC_MARK, rdb32(pl));
         break;
       }
@@ -633,12 +722,12 @@ function parseFlow(r: usize, p: usize, end: usize): bool {
         break;
       }
       case A.CTA_USE: {
-        if (!want(n, 4, type, p)) return false;
+        if (n != 4) return badPayload(type, p);
         store<u32>(r + L.REC_USE, rdb32(pl));
         break;
       }
       case A.CTA_ID: {
-        if (!want(n, 4, type, p)) return false;
+        if (n != 4) return badPayload(type, p);
         store<u32>(r + L.REC_ID, rdb32(pl));
         break;
       }
@@ -651,12 +740,12 @@ function parseFlow(r: usize, p: usize, end: usize): bool {
         break;
       }
       case A.CTA_SECMARK: {
-        if (!want(n, 4, type, p)) return false;
+        if (n != 4) return badPayload(type, p);
         store<u32>(r + L.REC_SECMARK, rdb32(pl));
         break;
       }
       case A.CTA_ZONE: {
-        if (!want(n, 2, type, p)) return false;
+        if (n != 2) return badPayload(type, p);
         store<u16>(r + L.REC_ZONE, <u16>rdb16(pl));
         break;
       }
@@ -669,7 +758,7 @@ function parseFlow(r: usize, p: usize, end: usize): bool {
         break;
       }
       case A.CTA_MARK_MASK: {
-        if (!want(n, 4, type, p)) return false;
+        if (n != 4) return badPayload(type, p);
         store<u32>(r + L.REC_MARK_MASK, rdb32(pl));
         break;
       }
@@ -686,49 +775,52 @@ function parseFlow(r: usize, p: usize, end: usize): bool {
         break;
       }
       case A.CTA_STATUS_MASK: {
-        if (!want(n, 4, type, p)) return false;
+        if (n != 4) return badPayload(type, p);
         store<u32>(r + L.REC_STATUS_MASK, rdb32(pl));
         break;
       }
       case A.CTA_TIMESTAMP_EVENT: {
-        if (!want(n, 8, type, p)) return false;
+        if (n != 8) return badPayload(type, p);
         store<u64>(r + L.REC_TS_EVENT, rdb64(pl));
         break;
       }
       default: // CTA_FILTER (requests only), CTA_UNSPEC and anything newer
         break;
     }
-    if (type < 32) gAttrs |= <u32>1 << type;
+    if (type < 32) attrs |= <u32>1 << type;
     p = next(p, n);
   }
+  store<u32>(r + L.REC_ATTRS, attrs);
   return true;
 }
 
 // CTA_EXPECT_NAT.
 function parseExpNat(r: usize, p: usize, end: usize): bool {
+  let sub2: u32 = 0;
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     if (type == A.CTA_EXPECT_NAT_DIR) {
-      if (!want(n, 4, type, p)) return false;
+      if (n != 4) return badPayload(type, p);
       store<u32>(r + L.REC_EXP_NAT_DIR, rdb32(pl));
-      gSub2 |= L.SUB2_EXP_NAT_DIR;
+      sub2 |= L.SUB2_EXP_NAT_DIR;
     } else if (type == A.CTA_EXPECT_NAT_TUPLE) {
       if (!parseTuple(r + L.REC_TUPLE_4, pl, pl + n)) return false;
-      gSub2 |= L.SUB2_EXP_NAT_TUPLE;
+      sub2 |= L.SUB2_EXP_NAT_TUPLE;
     }
     p = next(p, n);
   }
+  orU32(r + L.REC_SUB2, sub2);
   return true;
 }
 
 // Top level of an expectation (IPCTNL_MSG_EXP_*).
 function parseExpect(r: usize, p: usize, end: usize): bool {
+  let sub2: u32 = 0;
+  let attrs: u32 = 0;
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_EXPECT_MASTER: {
         if (!parseTuple(r + L.REC_TUPLE_ORIG, pl, pl + n)) return false;
@@ -743,33 +835,33 @@ function parseExpect(r: usize, p: usize, end: usize): bool {
         break;
       }
       case A.CTA_EXPECT_TIMEOUT: {
-        if (!want(n, 4, type, p)) return false;
+        if (n != 4) return badPayload(type, p);
         store<u32>(r + L.REC_EXP_TIMEOUT, rdb32(pl));
         break;
       }
       case A.CTA_EXPECT_ID: {
-        if (!want(n, 4, type, p)) return false;
+        if (n != 4) return badPayload(type, p);
         store<u32>(r + L.REC_EXP_ID, rdb32(pl));
         break;
       }
       case A.CTA_EXPECT_HELP_NAME: {
         store<u32>(r + L.REC_EXP_HELP_NAME_PTR, <u32>pl);
         store<u16>(r + L.REC_EXP_HELP_NAME_LEN, <u16>strLen(pl, n));
-        gSub2 |= L.SUB2_EXP_HELP_NAME;
+        sub2 |= L.SUB2_EXP_HELP_NAME;
         break;
       }
       case A.CTA_EXPECT_ZONE: {
-        if (!want(n, 2, type, p)) return false;
+        if (n != 2) return badPayload(type, p);
         store<u16>(r + L.REC_EXP_ZONE, <u16>rdb16(pl));
         break;
       }
       case A.CTA_EXPECT_FLAGS: {
-        if (!want(n, 4, type, p)) return false;
+        if (n != 4) return badPayload(type, p);
         store<u32>(r + L.REC_EXP_FLAGS, rdb32(pl));
         break;
       }
       case A.CTA_EXPECT_CLASS: {
-        if (!want(n, 4, type, p)) return false;
+        if (n != 4) return badPayload(type, p);
         store<u32>(r + L.REC_EXP_CLASS, rdb32(pl));
         break;
       }
@@ -780,31 +872,34 @@ function parseExpect(r: usize, p: usize, end: usize): bool {
       case A.CTA_EXPECT_FN: {
         store<u32>(r + L.REC_EXP_FN_PTR, <u32>pl);
         store<u16>(r + L.REC_EXP_FN_LEN, <u16>strLen(pl, n));
-        gSub2 |= L.SUB2_EXP_FN;
+        sub2 |= L.SUB2_EXP_FN;
         break;
       }
       default:
         break;
     }
-    if (type < 32) gAttrs |= <u32>1 << type;
+    if (type < 32) attrs |= <u32>1 << type;
     p = next(p, n);
   }
+  store<u32>(r + L.REC_ATTRS, attrs);
+  orU32(r + L.REC_SUB2, sub2);
   return true;
 }
 
 // Statistics: every known attribute is a be32 counter stored at REC_STATS + 4*type.
 function parseStats(r: usize, p: usize, end: usize, maxType: u32): bool {
+  let attrs: u32 = 0;
   while (p < end) {
-    const len = attrLen(p, end);
-    if (len == 0) return false;
-    const type = rdh16(p + 2) & 0x3fff, pl = p + 4, n = len - 4;
+    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     if (type >= 1 && type <= maxType) {
-      if (!want(n, 4, type, p)) return false;
+      if (n != 4) return badPayload(type, p);
       store<u32>(r + L.REC_STATS + (<usize>type << 2), rdb32(pl));
-      gAttrs |= <u32>1 << type;
+      attrs |= <u32>1 << type;
     }
     p = next(p, n);
   }
+  store<u32>(r + L.REC_ATTRS, attrs);
   return true;
 }
 
@@ -830,15 +925,14 @@ function parseError(r: usize, m: usize, end: usize, flags: u32): bool {
   }
   let present: u32 = 0;
   while (t < end) {
-    const len = attrLen(t, end);
-    if (len == 0) return false;
-    const type = rdh16(t + 2) & 0x3fff, pl = t + 4, n = len - 4;
+    if (end - t < 4 || <usize>rdh16(t) - 4 > end - t - 4) return badAttr(t, end);
+    const n = <usize>rdh16(t) - 4, type = rdh16(t + 2) & 0x3fff, pl = t + 4;
     if (type == A.NLMSGERR_ATTR_MSG) {
       store<u32>(r + L.REC_EXTACK_MSG_PTR, <u32>pl);
       store<u16>(r + L.REC_EXTACK_MSG_LEN, <u16>strLen(pl, n));
       present |= 1;
     } else if (type == A.NLMSGERR_ATTR_OFFS) {
-      if (!want(n, 4, type, t)) return false;
+      if (n != 4) return badPayload(type, t);
       store<u32>(r + L.REC_EXTACK_OFFS, rdh32(pl));
       present |= 2;
     } else if (type == A.NLMSGERR_ATTR_MISS_TYPE || type == A.NLMSGERR_ATTR_MISS_NEST ||
@@ -880,9 +974,10 @@ function decodeMessage(r: usize, m: usize, len: usize): void {
   const flags = rdh16(m + 6);
   const end = m + len;
   gErr = 0;
-  gAttrs = 0;
-  gSub = 0;
-  gSub2 = 0;
+  // presence words: the parsers OR their bits in
+  store<u32>(r + L.REC_ATTRS, 0);
+  store<u32>(r + L.REC_SUB, 0);
+  store<u32>(r + L.REC_SUB2, 0);
   store<u8>(r + L.REC_EVENT, L.EVENT_NONE);
   store<u8>(r + L.REC_FAMILY, 0);
   store<u8>(r + L.REC_VERSION, 0);
@@ -946,9 +1041,6 @@ function decodeMessage(r: usize, m: usize, len: usize): void {
     store<u32>(c + L.CTRL_BAD, load<u32>(c + L.CTRL_BAD) + 1);
   }
   store<u8>(r + L.REC_KIND, <u8>kind);
-  store<u32>(r + L.REC_ATTRS, gAttrs);
-  store<u32>(r + L.REC_SUB, gSub);
-  store<u32>(r + L.REC_SUB2, gSub2);
 }
 
 // A framing fault: the rest of the datagram cannot be trusted.

@@ -150,10 +150,11 @@ function buildCorpus(count) {
   const buf = new Uint8Array(total);
   const datagrams = [];
   let at = 0;
+  let idSum = 0; // sum of all CTA_ID values mod 2^32: what every decoder pass must reproduce
   for (const [a, b, len] of layout) {
     const start = at;
     for (let i = a; i < b; i++) {
-      writeVariant(buf, at, picks[i], i);
+      idSum = (idSum + writeVariant(buf, at, picks[i], i)) >>> 0;
       at += (picks[i].length + 3) & ~3;
     }
     datagrams.push(buf.subarray(start, start + len));
@@ -162,6 +163,7 @@ function buildCorpus(count) {
     datagrams,
     messages: count,
     bytes: total,
+    idSum,
     templates: templates.map((t) => ({ name: t.name, messages: t.msgs.length })),
   };
 }

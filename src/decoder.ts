@@ -6,7 +6,7 @@
 // the records through a reused RecordView or materializes plain objects.
 import { ConntrackError } from './errors';
 import * as L from './generated/layout';
-import { createCore, WasmCore } from './wasm';
+import { createCore, WasmCore, type WasmVariant } from './wasm';
 import { RecordView } from './record';
 import { toMessage, decodeError } from './materialize';
 import type { Message } from './types';
@@ -17,6 +17,8 @@ export type Ctx0103 = 'guess' | 'flow' | 'exp-stats';
 export interface DecoderOptions {
   /** Use the bounds-instrumented build (slower; counts reads outside the message). */
   checked?: boolean;
+  /** Pick a build explicitly (overrides `checked`); see WasmVariant. */
+  variant?: WasmVariant;
   /**
    * nlmsg_type 0x0103 is both IPCTNL_MSG_CT_GET_CTRZERO (a flow) and the reply
    * to IPCTNL_MSG_EXP_GET_STATS_CPU. Say which request was sent; 'guess'
@@ -55,7 +57,7 @@ export class Decoder {
   private started = false; // begin() called for the current batch
 
   constructor(opts: DecoderOptions = {}) {
-    this.core = createCore(opts.checked === true);
+    this.core = createCore(opts.variant ?? (opts.checked === true ? 'checked' : 'release'));
     this.view = new RecordView(this.core);
     this.setContext0103(opts.ctx0103 ?? 'guess');
   }

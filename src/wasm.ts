@@ -23,39 +23,54 @@ export interface WasmCore {
   readonly bytes: Uint8Array;
   readonly view: DataView;
   readonly exports: DecoderExports;
-  /** True for the bounds-instrumented build. */
-  readonly checked: boolean;
+  /** Which build of the decoder this is. */
+  readonly variant: WasmVariant;
 }
 
-const modules: { release?: WebAssembly.Module; checked?: WebAssembly.Module } = {};
+/**
+ * Builds of the decoder (asconfig.json targets):
+ * - 'release': fast paths on, no instrumentation (the default);
+ * - 'checked': every load checked against the current message, violations counted;
+ * - 'generic': fast paths off, every attribute through the generic walk
+ *   (tests compare it with 'release' to prove the fast paths change nothing).
+ */
+export type WasmVariant = 'release' | 'checked' | 'generic';
 
-function wasmFile(checked: boolean): string {
-  const name = checked ? 'conntrack-checked.wasm' : 'conntrack.wasm';
+const FILES: Record<WasmVariant, string> = {
+  release: 'conntrack.wasm',
+  checked: 'conntrack-checked.wasm',
+  generic: 'conntrack-generic.wasm',
+};
+
+const modules: Partial<Record<WasmVariant, WebAssembly.Module>> = {};
+
+function wasmFile(variant: WasmVariant): string {
+  const name = FILES[variant];
   // dist/wasm.js -> dist/wasm/; src/wasm.ts (tests under ts-jest) -> dist/wasm/
   const candidates = [path.join(__dirname, 'wasm', name), path.join(__dirname, '..', 'dist', 'wasm', name)];
   for (const c of candidates) if (existsSync(c)) return c;
   throw new ConntrackError('ERR_CT_WASM', `decoder module ${name} not found (looked in ${candidates.join(', ')}); run "npm run build"`);
 }
 
-function compiled(checked: boolean): WebAssembly.Module {
-  const key = checked ? 'checked' : 'release';
-  let mod = modules[key];
+function compiled(variant: WasmVariant): WebAssembly.Module {
+  let mod = modules[variant];
   if (!mod) {
     try {
-      mod = new WebAssembly.Module(readFileSync(wasmFile(checked)));
+      mod = new WebAssembly.Module(readFileSync(wasmFile(variant)));
     } catch (e) {
       if (e instanceof ConntrackError) throw e;
       throw new ConntrackError('ERR_CT_WASM', `cannot compile the decoder module: ${(e as Error).message}`, { cause: e });
     }
-    modules[key] = mod;
+    modules[variant] = mod;
   }
   return mod;
 }
 
 /** Instantiate a decoder with a fresh memory. Synchronous: the module is small and cached. */
-export function createCore(checked = false): WasmCore {
+export function createCore(variant: WasmVariant = 'release'): WasmCore {
+  if (!(variant in FILES)) throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', `unknown decoder build '${String(variant)}'`);
   const memory = new WebAssembly.Memory({ initial: L.MEMORY_PAGES, maximum: L.MEMORY_PAGES });
-  const instance = new WebAssembly.Instance(compiled(checked), { env: { memory } });
+  const instance = new WebAssembly.Instance(compiled(variant), { env: { memory } });
   const exports = instance.exports as unknown as DecoderExports;
   if (exports.recordSize() !== L.REC_SIZE || exports.regionBase() !== L.REGION_BASE) {
     throw new ConntrackError('ERR_CT_WASM', 'the decoder module does not match this build of the library (stale dist/wasm); run "npm run build"');
@@ -64,5 +79,5 @@ export function createCore(checked = false): WasmCore {
   if (overlap !== 0) {
     throw new ConntrackError('ERR_CT_WASM', `decoder static data overlaps the record regions by ${overlap} bytes`);
   }
-  return { memory, bytes: new Uint8Array(memory.buffer), view: new DataView(memory.buffer), exports, checked };
+  return { memory, bytes: new Uint8Array(memory.buffer), view: new DataView(memory.buffer), exports, variant };
 }

@@ -70,16 +70,18 @@ describe('formatFlowXml', () => {
     );
   });
 
-  test('deltatime without a stop stamp uses now; GRE keys; unknown protocol; IPv6 zero address', () => {
+  test('deltatime without a stop stamp uses now; GRE keys; missing reply tuple; IPv6 zero address', () => {
     const f = flow({ orig: tup(47, { srcPort: 0x10, dstPort: 0xab }), timestampStart: 1795312267_900000000n });
     expect(formatFlowXml(f, { now: 1795312277 })).toBe(
       '<flow><meta direction="original"><layer3 protonum="2" protoname="ipv4"><src>10.0.0.1</src><dst>10.0.0.2</dst>' +
         '</layer3><layer4 protonum="47" protoname="gre"><srckey>0x10</srckey><dstkey>0xab</dstkey></layer4></meta>' +
-        '<meta direction="reply"><layer3 protonum="2" protoname="ipv4"><src>0.0.0.0</src><dst>0.0.0.0</dst></layer3>' +
+        // no CTA_TUPLE_REPLY: l3protonum 0, empty addresses
+        '<meta direction="reply"><layer3 protonum="0" protoname="unknown"><src></src><dst></dst></layer3>' +
         '<layer4 protonum="0" protoname="unknown"></layer4></meta>' +
         '<meta direction="independent"><deltatime>10</deltatime></meta></flow>',
     );
-    const v6 = flow({ family: 10, orig: { l3proto: 10, protoNum: 58 } });
+    // a tuple without CTA_TUPLE_IP still carries the family: zero address
+    const v6 = flow({ family: 10, orig: { l3proto: 0, protoNum: 58 } });
     expect(formatFlowXml(v6)).toContain('<layer3 protonum="10" protoname="ipv6"><src>::</src><dst>::</dst></layer3>');
   });
 

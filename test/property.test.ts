@@ -128,3 +128,28 @@ test('nesting bombs and self-referencing lengths end in errors, not recursion or
   assertOutcome(ctmsg({ type: 0x100 }, 2, nest(1, empties)));
   expect(checked.counters().violations).toBe(0);
 });
+
+// Differential: the release build's fast paths against the generic walk
+// (FAST_PATHS=0) on the same real and mutated inputs. Same messages, same
+// errors (code, attribute, offset), in the same order.
+const release = new Decoder({ variant: 'release' });
+const generic = new Decoder({ variant: 'generic' });
+
+function outcome(d: Decoder, bytes: Uint8Array): unknown[] {
+  d.reset();
+  d.push(bytes);
+  const out: unknown[] = [];
+  const msgs = d.messages((err) => out.push({ code: err.code, status: err.status, attrType: err.attrType, offset: err.offset }));
+  return [...out, ...msgs];
+}
+
+test('fast paths decode exactly like the generic walk (real datagrams and 30,000 mutations)', () => {
+  for (const s of seeds) expect(outcome(release, s)).toEqual(outcome(generic, s));
+  fc.assert(
+    fc.property(fc.nat({ max: seeds.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 3 }), (i, muts) => {
+      const bytes = apply(seeds[i], muts);
+      expect(outcome(release, bytes)).toEqual(outcome(generic, bytes));
+    }),
+    { numRuns: 30_000, seed: Number(process.env.CT_PROPERTY_SEED ?? 0x5eed) + 1 },
+  );
+});

@@ -67,20 +67,23 @@ function fail(r, code, attr, at) {
   return false;
 }
 
-// Validated nla_len of the attribute at p inside [.., end), or 0 after a fault.
-function attrLen(dv, r, p, end) {
+// The attribute header at p inside [.., end) as one u32 (nla_len in the low
+// half, nla_type in the high half: nlattr is host order, little endian here),
+// or 0 after a fault (a valid header is never 0: nla_len >= 4).
+function attrHdr(dv, r, p, end) {
   if (end - p < 4) return (fail(r, DERR_ATTR_TRUNCATED, 0, p), 0);
-  const len = dv.getUint16(p, true);
-  if (len < 4 || len > end - p) return (fail(r, DERR_ATTR_LEN, dv.getUint16(p + 2, true) & 0x3fff, p), 0);
-  return len;
+  const h = dv.getUint32(p, true);
+  const len = h & 0xffff;
+  if (len < 4 || len > end - p) return (fail(r, DERR_ATTR_LEN, (h >>> 16) & 0x3fff, p), 0);
+  return h;
 }
 
 // CTA_TUPLE_IP: addresses are kept as byte offsets.
 function parseIp(dv, r, t, p, end) {
   while (p < end) {
-    const len = attrLen(dv, r, p, end);
-    if (len === 0) return false;
-    const type = dv.getUint16(p + 2, true) & 0x3fff, n = len - 4;
+    const h = attrHdr(dv, r, p, end);
+    if (h === 0) return false;
+    const len = h & 0xffff, type = (h >>> 16) & 0x3fff, n = len - 4;
     switch (type) {
       case 1: // CTA_IP_V4_SRC
       case 2: // CTA_IP_V4_DST
@@ -107,9 +110,9 @@ function parseIp(dv, r, t, p, end) {
 // CTA_TUPLE_PROTO.
 function parseProto(dv, r, t, p, end) {
   while (p < end) {
-    const len = attrLen(dv, r, p, end);
-    if (len === 0) return false;
-    const type = dv.getUint16(p + 2, true) & 0x3fff, n = len - 4, pl = p + 4;
+    const h = attrHdr(dv, r, p, end);
+    if (h === 0) return false;
+    const len = h & 0xffff, type = (h >>> 16) & 0x3fff, n = len - 4, pl = p + 4;
     switch (type) {
       case 1: // CTA_PROTO_NUM
         if (n !== 1) return fail(r, DERR_ATTR_PAYLOAD, type, p);
@@ -157,9 +160,9 @@ function parseTuple(dv, r, t, p, end) {
   r[t + T.PRESENT] = 0;
   r[t + T.L3] = 0;
   while (p < end) {
-    const len = attrLen(dv, r, p, end);
-    if (len === 0) return false;
-    const type = dv.getUint16(p + 2, true) & 0x3fff, n = len - 4, pl = p + 4;
+    const h = attrHdr(dv, r, p, end);
+    if (h === 0) return false;
+    const len = h & 0xffff, type = (h >>> 16) & 0x3fff, n = len - 4, pl = p + 4;
     switch (type) {
       case 1: // CTA_TUPLE_IP
         if (!parseIp(dv, r, t, pl, pl + n)) return false;
@@ -184,9 +187,9 @@ function parseTuple(dv, r, t, p, end) {
 function parseTcp(dv, r, p, end) {
   let sub = 0;
   while (p < end) {
-    const len = attrLen(dv, r, p, end);
-    if (len === 0) return false;
-    const type = dv.getUint16(p + 2, true) & 0x3fff, n = len - 4, pl = p + 4;
+    const h = attrHdr(dv, r, p, end);
+    if (h === 0) return false;
+    const len = h & 0xffff, type = (h >>> 16) & 0x3fff, n = len - 4, pl = p + 4;
     switch (type) {
       case 1: // CTA_PROTOINFO_TCP_STATE
         if (n !== 1) return fail(r, DERR_ATTR_PAYLOAD, type, p);
@@ -227,9 +230,9 @@ function parseTcp(dv, r, p, end) {
 // CTA_PROTOINFO (only TCP is decoded; DCCP/SCTP do not occur in the corpus).
 function parseProtoinfo(dv, r, p, end) {
   while (p < end) {
-    const len = attrLen(dv, r, p, end);
-    if (len === 0) return false;
-    const type = dv.getUint16(p + 2, true) & 0x3fff;
+    const h = attrHdr(dv, r, p, end);
+    if (h === 0) return false;
+    const len = h & 0xffff, type = (h >>> 16) & 0x3fff;
     if (type === 1 && !parseTcp(dv, r, p + 4, p + len)) return false;
     p += (len + 3) & ~3;
   }
@@ -239,9 +242,9 @@ function parseProtoinfo(dv, r, p, end) {
 // CTA_COUNTERS_ORIG / _REPLY; s = first slot (packets HI), bit = SUB bit of packets.
 function parseCounters(dv, r, s, bit, p, end) {
   while (p < end) {
-    const len = attrLen(dv, r, p, end);
-    if (len === 0) return false;
-    const type = dv.getUint16(p + 2, true) & 0x3fff, n = len - 4, pl = p + 4;
+    const h = attrHdr(dv, r, p, end);
+    if (h === 0) return false;
+    const len = h & 0xffff, type = (h >>> 16) & 0x3fff, n = len - 4, pl = p + 4;
     switch (type) {
       case 1: // CTA_COUNTERS_PACKETS (be64)
       case 2: // CTA_COUNTERS_BYTES
@@ -268,9 +271,9 @@ function parseCounters(dv, r, s, bit, p, end) {
 // CTA_TIMESTAMP.
 function parseTimestamp(dv, r, p, end) {
   while (p < end) {
-    const len = attrLen(dv, r, p, end);
-    if (len === 0) return false;
-    const type = dv.getUint16(p + 2, true) & 0x3fff, n = len - 4, pl = p + 4;
+    const h = attrHdr(dv, r, p, end);
+    if (h === 0) return false;
+    const len = h & 0xffff, type = (h >>> 16) & 0x3fff, n = len - 4, pl = p + 4;
     if (type === 1 || type === 2) { // CTA_TIMESTAMP_START / _STOP (be64)
       if (n !== 8) return fail(r, DERR_ATTR_PAYLOAD, type, p);
       const s = type === 1 ? S.TS_START_HI : S.TS_STOP_HI;
@@ -287,9 +290,9 @@ function parseTimestamp(dv, r, p, end) {
 function parseFlow(dv, r, p, end) {
   let attrs = 0;
   while (p < end) {
-    const len = attrLen(dv, r, p, end);
-    if (len === 0) return false;
-    const type = dv.getUint16(p + 2, true) & 0x3fff, n = len - 4, pl = p + 4;
+    const h = attrHdr(dv, r, p, end);
+    if (h === 0) return false;
+    const len = h & 0xffff, type = (h >>> 16) & 0x3fff, n = len - 4, pl = p + 4;
     switch (type) {
       case 1: // CTA_TUPLE_ORIG
         if (!parseTuple(dv, r, S.TUPLE_ORIG, pl, pl + n)) return false;

@@ -1,7 +1,7 @@
 'use strict';
 // Naive JS ctnetlink decoder: the straightforward way a JavaScript developer
-// would write it. A DataView over each datagram, a generic attribute walker
-// that returns an array of {type, start, length} for every level, and one
+// would write it. A DataView over each datagram, one generic attribute walker
+// that calls a visitor function per attribute at every nesting level, and one
 // plain object per message with string addresses, bigint counters and nested
 // objects for tuples / counters / protoinfo / timestamps.
 //
@@ -18,19 +18,22 @@ function align4(n) {
   return (n + 3) & ~3;
 }
 
-/** Every attribute directly inside [start, end). Throws on a bad length. */
-function parseAttributes(dv, start, end) {
-  const attrs = [];
+/**
+ * Call visit(dv, type, start, length, target) for every attribute directly
+ * inside [start, end); `start`/`length` describe the payload. Throws on a bad
+ * attribute length.
+ */
+function walkAttributes(dv, start, end, visit, target) {
   let offset = start;
   while (offset < end) {
     if (end - offset < 4) throw new Error(`truncated attribute at ${offset}`);
     const length = dv.getUint16(offset, true);
-    const rawType = dv.getUint16(offset + 2, true);
+    const type = dv.getUint16(offset + 2, true) & 0x3fff; // drop NLA_F_NESTED / NLA_F_NET_BYTEORDER
     if (length < 4 || offset + length > end) throw new Error(`bad attribute length ${length} at ${offset}`);
-    attrs.push({ type: rawType & 0x3fff, nested: (rawType & 0x8000) !== 0, start: offset + 4, length: length - 4 });
+    visit(dv, type, offset + 4, length - 4, target);
     offset += align4(length);
   }
-  return attrs;
+  return target;
 }
 
 function ipv4String(dv, offset) {
@@ -44,75 +47,75 @@ function ipv6String(dv, offset) {
   return groups.join(':');
 }
 
-function decodeTuple(dv, attr) {
-  const tuple = {};
-  for (const a of parseAttributes(dv, attr.start, attr.start + attr.length)) {
-    switch (a.type) {
-      case 1: // CTA_TUPLE_IP
-        for (const ip of parseAttributes(dv, a.start, a.start + a.length)) {
-          if (ip.type === 1) tuple.src = ipv4String(dv, ip.start);
-          else if (ip.type === 2) tuple.dst = ipv4String(dv, ip.start);
-          else if (ip.type === 3) tuple.src = ipv6String(dv, ip.start);
-          else if (ip.type === 4) tuple.dst = ipv6String(dv, ip.start);
-        }
-        break;
-      case 2: // CTA_TUPLE_PROTO
-        for (const p of parseAttributes(dv, a.start, a.start + a.length)) {
-          switch (p.type) {
-            case 1: tuple.protoNum = dv.getUint8(p.start); break;
-            case 2: tuple.srcPort = dv.getUint16(p.start); break;
-            case 3: tuple.dstPort = dv.getUint16(p.start); break;
-            case 4: case 7: tuple.icmpId = dv.getUint16(p.start); break;
-            case 5: case 8: tuple.icmpType = dv.getUint8(p.start); break;
-            case 6: case 9: tuple.icmpCode = dv.getUint8(p.start); break;
-          }
-        }
-        break;
-      case 3: // CTA_TUPLE_ZONE
-        tuple.zone = dv.getUint16(a.start);
-        break;
-    }
-  }
-  return tuple;
+function visitIp(dv, type, start, length, tuple) {
+  if (type === 1) tuple.src = ipv4String(dv, start); // CTA_IP_V4_SRC
+  else if (type === 2) tuple.dst = ipv4String(dv, start);
+  else if (type === 3) tuple.src = ipv6String(dv, start); // CTA_IP_V6_SRC
+  else if (type === 4) tuple.dst = ipv6String(dv, start);
 }
 
-function decodeCounters(dv, attr) {
-  const counters = {};
-  for (const a of parseAttributes(dv, attr.start, attr.start + attr.length)) {
-    if (a.type === 1) counters.packets = dv.getBigUint64(a.start);
-    else if (a.type === 2) counters.bytes = dv.getBigUint64(a.start);
-    else if (a.type === 3) counters.packets = BigInt(dv.getUint32(a.start));
-    else if (a.type === 4) counters.bytes = BigInt(dv.getUint32(a.start));
+function visitProto(dv, type, start, length, tuple) {
+  switch (type) {
+    case 1: tuple.protoNum = dv.getUint8(start); break;
+    case 2: tuple.srcPort = dv.getUint16(start); break;
+    case 3: tuple.dstPort = dv.getUint16(start); break;
+    case 4: case 7: tuple.icmpId = dv.getUint16(start); break;
+    case 5: case 8: tuple.icmpType = dv.getUint8(start); break;
+    case 6: case 9: tuple.icmpCode = dv.getUint8(start); break;
   }
-  return counters;
 }
 
-function decodeProtoinfo(dv, attr) {
-  const protoinfo = {};
-  for (const a of parseAttributes(dv, attr.start, attr.start + attr.length)) {
-    if (a.type !== 1) continue; // CTA_PROTOINFO_TCP
-    const tcp = {};
-    for (const t of parseAttributes(dv, a.start, a.start + a.length)) {
-      switch (t.type) {
-        case 1: tcp.state = dv.getUint8(t.start); break;
-        case 2: tcp.wscaleOriginal = dv.getUint8(t.start); break;
-        case 3: tcp.wscaleReply = dv.getUint8(t.start); break;
-        case 4: tcp.flagsOriginal = { flags: dv.getUint8(t.start), mask: dv.getUint8(t.start + 1) }; break;
-        case 5: tcp.flagsReply = { flags: dv.getUint8(t.start), mask: dv.getUint8(t.start + 1) }; break;
-      }
-    }
-    protoinfo.tcp = tcp;
-  }
-  return protoinfo;
+function visitTuple(dv, type, start, length, tuple) {
+  if (type === 1) walkAttributes(dv, start, start + length, visitIp, tuple); // CTA_TUPLE_IP
+  else if (type === 2) walkAttributes(dv, start, start + length, visitProto, tuple); // CTA_TUPLE_PROTO
+  else if (type === 3) tuple.zone = dv.getUint16(start); // CTA_TUPLE_ZONE
 }
 
-function decodeTimestamp(dv, attr) {
-  const ts = {};
-  for (const a of parseAttributes(dv, attr.start, attr.start + attr.length)) {
-    if (a.type === 1) ts.start = dv.getBigUint64(a.start);
-    else if (a.type === 2) ts.stop = dv.getBigUint64(a.start);
+function visitCounters(dv, type, start, length, counters) {
+  if (type === 1) counters.packets = dv.getBigUint64(start);
+  else if (type === 2) counters.bytes = dv.getBigUint64(start);
+  else if (type === 3) counters.packets = BigInt(dv.getUint32(start));
+  else if (type === 4) counters.bytes = BigInt(dv.getUint32(start));
+}
+
+function visitTcp(dv, type, start, length, tcp) {
+  switch (type) {
+    case 1: tcp.state = dv.getUint8(start); break;
+    case 2: tcp.wscaleOriginal = dv.getUint8(start); break;
+    case 3: tcp.wscaleReply = dv.getUint8(start); break;
+    case 4: tcp.flagsOriginal = { flags: dv.getUint8(start), mask: dv.getUint8(start + 1) }; break;
+    case 5: tcp.flagsReply = { flags: dv.getUint8(start), mask: dv.getUint8(start + 1) }; break;
   }
-  return ts;
+}
+
+function visitProtoinfo(dv, type, start, length, protoinfo) {
+  if (type === 1) protoinfo.tcp = walkAttributes(dv, start, start + length, visitTcp, {}); // CTA_PROTOINFO_TCP
+}
+
+function visitTimestamp(dv, type, start, length, ts) {
+  if (type === 1) ts.start = dv.getBigUint64(start);
+  else if (type === 2) ts.stop = dv.getBigUint64(start);
+}
+
+function visitFlow(dv, type, start, length, flow) {
+  const end = start + length;
+  switch (type) {
+    case 1: flow.orig = walkAttributes(dv, start, end, visitTuple, {}); break;
+    case 2: flow.reply = walkAttributes(dv, start, end, visitTuple, {}); break;
+    case 3: flow.status = dv.getUint32(start); break;
+    case 4: flow.protoinfo = walkAttributes(dv, start, end, visitProtoinfo, {}); break;
+    case 7: flow.timeout = dv.getUint32(start); break;
+    case 8: flow.mark = dv.getUint32(start); break;
+    case 9: flow.counters.orig = walkAttributes(dv, start, end, visitCounters, {}); break;
+    case 10: flow.counters.reply = walkAttributes(dv, start, end, visitCounters, {}); break;
+    case 11: flow.use = dv.getUint32(start); break;
+    case 12: flow.id = dv.getUint32(start); break;
+    case 14: flow.master = walkAttributes(dv, start, end, visitTuple, {}); break;
+    case 17: flow.secmark = dv.getUint32(start); break;
+    case 18: flow.zone = dv.getUint16(start); break;
+    case 20: flow.timestamp = walkAttributes(dv, start, end, visitTimestamp, {}); break;
+    case 27: flow.timestampEvent = dv.getBigUint64(start); break;
+  }
 }
 
 const EVENTS = { 0: 'new', 1: 'update', 2: 'destroy' };
@@ -122,26 +125,8 @@ function decodeFlow(dv, offset, header) {
   let event;
   if (msgType === 0) event = header.flags & 0x600 ? EVENTS[0] : EVENTS[1];
   else if (msgType === 2) event = EVENTS[2];
-  const flow = { kind: 'flow', header, family: dv.getUint8(offset + 16), event };
-  for (const a of parseAttributes(dv, offset + 20, offset + header.length)) {
-    switch (a.type) {
-      case 1: flow.orig = decodeTuple(dv, a); break;
-      case 2: flow.reply = decodeTuple(dv, a); break;
-      case 3: flow.status = dv.getUint32(a.start); break;
-      case 4: flow.protoinfo = decodeProtoinfo(dv, a); break;
-      case 7: flow.timeout = dv.getUint32(a.start); break;
-      case 8: flow.mark = dv.getUint32(a.start); break;
-      case 9: flow.counters = { ...flow.counters, orig: decodeCounters(dv, a) }; break;
-      case 10: flow.counters = { ...flow.counters, reply: decodeCounters(dv, a) }; break;
-      case 11: flow.use = dv.getUint32(a.start); break;
-      case 12: flow.id = dv.getUint32(a.start); break;
-      case 14: flow.master = decodeTuple(dv, a); break;
-      case 17: flow.secmark = dv.getUint32(a.start); break;
-      case 18: flow.zone = dv.getUint16(a.start); break;
-      case 20: flow.timestamp = decodeTimestamp(dv, a); break;
-      case 27: flow.timestampEvent = dv.getBigUint64(a.start); break;
-    }
-  }
+  const flow = { kind: 'flow', header, family: dv.getUint8(offset + 16), event, counters: {} };
+  walkAttributes(dv, offset + 20, offset + header.length, visitFlow, flow);
   return flow;
 }
 

@@ -64,7 +64,19 @@ export async function runReplay(a: CliArgs, io: RunIo): Promise<number> {
   const wantExpect = a.table === 'expect';
   let shown = 0;
   let failed = false;
-  if (xml && (a.command === 'list' || a.command === 'get' || isEvent)) io.out.line(xmlDocumentHeader(wantExpect ? 'expect' : 'conntrack').replace(/\n$/, ''));
+  // conntrack prints the XML header before the first entry only, and the
+  // footer only when a header was printed (an empty dump prints nothing).
+  const root = wantExpect ? 'expect' : 'conntrack';
+  let xmlOpen = false;
+  const entry = (line: string): void => {
+    if (line === '') return; // the library gives up on entries without an L4 protocol
+    if (xml && !xmlOpen) {
+      io.out.line(xmlDocumentHeader(root).replace(/\n$/, ''));
+      xmlOpen = true;
+    }
+    io.out.line(line);
+    shown++;
+  };
 
   const show = (m: Message, tsSec: number, tsUsec: number): void => {
     if (m.kind === 'error') {
@@ -76,21 +88,18 @@ export async function runReplay(a: CliArgs, io: RunIo): Promise<number> {
       return;
     }
     if (json) {
-      if (selected(m)) {
-        io.out.line(formatMessageJson(m, { labels }));
-        shown++;
-      }
+      if (selected(m)) entry(formatMessageJson(m, { labels }));
       return;
     }
     switch (m.kind) {
       case 'flow':
         if (wantExpect || (a.command !== 'list' && a.command !== 'get' && !isEvent)) return;
         if (isEvent && !m.event) return;
-        shown++;
         if (xml) {
-          io.out.line(formatFlowXml(m, { event: isEvent, ktimestamp: o.has('ktimestamp'), labels, now: tsSec, when: o.has('timestamp') ? tsSec : undefined }));
+          // <when> only on events (NFCT_OF_TIME is set by -E -o timestamp, not by -L)
+          entry(formatFlowXml(m, { event: isEvent, ktimestamp: o.has('ktimestamp'), labels, now: tsSec, when: isEvent && o.has('timestamp') ? tsSec : undefined, userspace: isEvent }));
         } else {
-          io.out.line(formatFlowText(m, {
+          entry(formatFlowText(m, {
             layer3: o.has('extended'), id: o.has('id'), ktimestamp: o.has('ktimestamp'), labels,
             event: isEvent, now: tsSec, timestampPrefix: isEvent && o.has('timestamp') ? { sec: tsSec, usec: tsUsec } : undefined,
             userspace: isEvent,
@@ -99,9 +108,8 @@ export async function runReplay(a: CliArgs, io: RunIo): Promise<number> {
         return;
       case 'expect':
         if (!wantExpect || !(a.command === 'list' || a.command === 'get' || isEvent)) return;
-        shown++;
-        if (xml) io.out.line(formatExpectXml(m, { event: isEvent, when: o.has('timestamp') ? tsSec : undefined }));
-        else io.out.line(formatExpectText(m, { event: isEvent, timestampPrefix: o.has('timestamp') ? { sec: tsSec, usec: tsUsec } : undefined }));
+        if (xml) entry(formatExpectXml(m, { event: isEvent, when: o.has('timestamp') ? tsSec : undefined }));
+        else entry(formatExpectText(m, { event: isEvent, timestampPrefix: o.has('timestamp') ? { sec: tsSec, usec: tsUsec } : undefined }));
         return;
       case 'stats-cpu':
         if (a.command === 'stats' && !wantExpect) io.out.line(formatCpuStatsText(m));
@@ -131,7 +139,7 @@ export async function runReplay(a: CliArgs, io: RunIo): Promise<number> {
   }
 
   for await (const it of replay(file, { ctx0103 })) show(it.message, it.tsSec, it.tsUsec);
-  if (xml && (a.command === 'list' || a.command === 'get' || isEvent)) io.out.line(xmlDocumentFooter(wantExpect ? 'expect' : 'conntrack').replace(/\n$/, ''));
+  if (xmlOpen) io.out.line(xmlDocumentFooter(root).replace(/\n$/, ''));
   io.out.flush();
   if (failed) return 1;
   const cmd = summaryCommand(a);

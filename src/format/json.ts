@@ -38,11 +38,35 @@ function hex(bytes: Uint8Array): string {
   return s;
 }
 
+/**
+ * JSON string literal. Fast path for the common case (addresses, names):
+ * nothing to escape, so no JSON.stringify call.
+ */
+function quote(v: string): string {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(v);
+  }
+  return '"' + v + '"';
+}
+
 /** JSON array of strings. */
 function stringArray(items: readonly string[]): string {
   let s = '[';
-  for (let i = 0; i < items.length; i++) s += (i ? ',' : '') + JSON.stringify(items[i]);
+  for (let i = 0; i < items.length; i++) s += (i ? ',' : '') + quote(items[i]);
   return s + ']';
+}
+
+/** statusFlags JSON by status value: few distinct values occur, so cache them. */
+const statusFlagsCache = new Map<number, string>();
+
+function statusFlagsJson(status: number): string {
+  let json = statusFlagsCache.get(status);
+  if (json === undefined) {
+    json = stringArray(statusFlagNames(status));
+    if (statusFlagsCache.size < 4096) statusFlagsCache.set(status, json);
+  }
+  return json;
 }
 
 /** JSON array of numbers. */
@@ -75,7 +99,7 @@ class Obj {
 
   /** Adds a string member when defined. */
   str(key: string, v: string | undefined): this {
-    return v === undefined ? this : this.raw(key, JSON.stringify(v));
+    return v === undefined ? this : this.raw(key, quote(v));
   }
 
   /** Adds a nested object member when the value is defined. */
@@ -177,7 +201,7 @@ function flowHead(f: Flow): Obj {
 
 /** Status and scalar attributes of a flow object. */
 function flowScalars(o: Obj, f: Flow): void {
-  if (f.status !== undefined) o.num('status', f.status).raw('statusFlags', stringArray(statusFlagNames(f.status)));
+  if (f.status !== undefined) o.num('status', f.status).raw('statusFlags', statusFlagsJson(f.status));
   o.num('statusMask', f.statusMask).num('timeout', f.timeout).num('mark', f.mark).num('markMask', f.markMask)
     .num('use', f.use).num('id', f.id).num('secmark', f.secmark).num('zone', f.zone);
 }

@@ -79,7 +79,13 @@ function col8(name: string): string {
   return name.length >= 8 ? name + ' ' : name + '        '.slice(name.length) + ' ';
 }
 
-/** "src=A dst=B " for the tuple's family (__snprintf_address); nothing for other families. */
+/**
+ * "src=A dst=B " (__snprintf_address), printed according to the tuple's
+ * l3protonum, which the library sets to nfgen_family when the tuple
+ * attribute is present: nothing for other families or for an absent conntrack
+ * tuple (pass family 0). Expectation tuples always carry the family
+ * (__parse_expect), so a missing one prints zero addresses.
+ */
 function addressText(t: Tuple | undefined, family: number, srcTag: string, dstTag: string): string {
   if (family === AF_INET) {
     return srcTag + '=' + (t?.src ?? '0.0.0.0') + ' ' + dstTag + '=' + (t?.dst ?? '0.0.0.0') + ' ';
@@ -197,7 +203,7 @@ export function formatFlowText(f: Flow, o: TextOptions = {}): string {
   s += countersText(f.countersOrig);
   if (f.status !== undefined && (f.status & IPS_SEEN_REPLY) === 0) s += '[UNREPLIED] ';
   const reply = f.reply;
-  s += addressText(reply, family, 'src', 'dst') + protoText(reply);
+  s += addressText(reply, reply === undefined ? 0 : family, 'src', 'dst') + protoText(reply);
   if (reply?.zone !== undefined) s += 'zone-reply=' + reply.zone + ' ';
   s += countersText(f.countersReply);
   if (f.status !== undefined) s += assuredText(f.status);

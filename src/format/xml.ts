@@ -115,7 +115,9 @@ function layer4Xml(t: Tuple | undefined): string {
  */
 function tupleXml(f: Flow, reply: boolean, showCounters: boolean): string {
   const t = reply ? f.reply : f.orig;
-  let s = '<meta direction="' + (reply ? 'reply' : 'original') + '">' + layer3Xml(t, f.family) + layer4Xml(t);
+  // l3protonum is nfgen_family when the tuple attribute was sent, 0 otherwise
+  const family = t === undefined ? 0 : f.family;
+  let s = '<meta direction="' + (reply ? 'reply' : 'original') + '">' + layer3Xml(t, family) + layer4Xml(t);
   if (t?.zone !== undefined) s += '<zone>' + t.zone + '</zone>';
   if (showCounters) {
     const c = reply ? f.countersReply : f.countersOrig;
