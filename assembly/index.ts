@@ -57,9 +57,13 @@ function fail(code: u32, attr: u32, at: usize): bool {
 
 
 // Attribute header check, written at each loop head as
-//   if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-// One unsigned compare covers nla_len < 4 and nla_len beyond the container
-// (nla_len - 4 wraps around when below 4). The cold path works out which.
+//   if (end - p < 4) return badAttr(p, end);
+//   const n = <usize>rdh16(p) - 4;
+//   if (n > end - p - 4) return badAttr(p, end);
+// The second unsigned compare covers nla_len < 4 (n wraps around) and
+// nla_len beyond the container. Plain `if`s, not `||`: V8 materializes a
+// short-circuit result as a boolean and tests it again. The cold path works
+// out which fault it was.
 function badAttr(p: usize, end: usize): bool {
   if (end - p < 4) return fail(L.DERR_ATTR_TRUNCATED, 0, p);
   // NLA_TYPE_MASK: drop NLA_F_NESTED and NLA_F_NET_BYTEORDER
@@ -94,6 +98,17 @@ const NESTED: u32 = 0x8000; // NLA_F_NESTED
   return len | (type << 16);
 }
 
+// Two adjacent header words as one u64 (a nest header and its first child).
+// @ts-ignore: decorator
+@inline function hw2(a: u32, b: u32): u64 {
+  return <u64>a | (<u64>b << 32);
+}
+
+// Template tests are written as XOR/OR of the loaded words and one compare:
+// an `&&` chain costs a materialized boolean per term in V8's code.
+// @ts-ignore: decorator
+@inline function rdh64(p: usize): u64 { chk(p, 8); return load<u64>(p); }
+
 // Length of a NUL-terminated string payload, without the NUL.
 function strLen(p: usize, n: usize): usize {
   for (let i: usize = 0; i < n; i++) {
@@ -120,8 +135,10 @@ function strLen(p: usize, n: usize): usize {
 function parseTupleIp(t: usize, p: usize, end: usize): bool {
   let bits: u32 = 0;
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_IP_V4_SRC:
       case A.CTA_IP_V4_DST: {
@@ -156,8 +173,10 @@ function parseTupleIp(t: usize, p: usize, end: usize): bool {
 function parseTupleProto(t: usize, p: usize, end: usize): bool {
   let bits: u32 = 0;
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_PROTO_NUM: {
         if (n != 1) return badPayload(type, p);
@@ -212,16 +231,10 @@ function parseTuple(t: usize, p: usize, end: usize): bool {
   store<u8>(t + L.TUP_L3, 0);
   let bits: u32 = 0;
   if (FAST_PATHS) {
+    const left = end - p;
     // CTA_TUPLE_IP { CTA_IP_V4_SRC, CTA_IP_V4_DST } or the IPv6 pair
-    if (end - p >= 20 && rdh32(p) == hw(20, NESTED | A.CTA_TUPLE_IP) &&
-        rdh32(p + 4) == hw(8, A.CTA_IP_V4_SRC) && rdh32(p + 12) == hw(8, A.CTA_IP_V4_DST)) {
-      store<u32>(t + L.TUP_SRC, rdh32(p + 8));
-      store<u32>(t + L.TUP_DST, rdh32(p + 16));
-      store<u8>(t + L.TUP_L3, 2); // AF_INET
-      bits |= L.TP_IP | L.TP_SRC | L.TP_DST;
-      p += 20;
-    } else if (end - p >= 44 && rdh32(p) == hw(44, NESTED | A.CTA_TUPLE_IP) &&
-        rdh32(p + 4) == hw(20, A.CTA_IP_V6_SRC) && rdh32(p + 24) == hw(20, A.CTA_IP_V6_DST)) {
+    if (left >= 44 && ((rdh64(p) ^ hw2(hw(44, NESTED | A.CTA_TUPLE_IP), hw(20, A.CTA_IP_V6_SRC))) |
+        <u64>(rdh32(p + 24) ^ hw(20, A.CTA_IP_V6_DST))) == 0) {
       chk(p + 8, 16);
       store<u64>(t + L.TUP_SRC, load<u64>(p + 8));
       store<u64>(t + L.TUP_SRC + 8, load<u64>(p + 16));
@@ -231,10 +244,17 @@ function parseTuple(t: usize, p: usize, end: usize): bool {
       store<u8>(t + L.TUP_L3, 10); // AF_INET6
       bits |= L.TP_IP | L.TP_SRC | L.TP_DST;
       p += 44;
+    } else if (left >= 20 && ((rdh64(p) ^ hw2(hw(20, NESTED | A.CTA_TUPLE_IP), hw(8, A.CTA_IP_V4_SRC))) |
+        <u64>(rdh32(p + 12) ^ hw(8, A.CTA_IP_V4_DST))) == 0) {
+      store<u32>(t + L.TUP_SRC, rdh32(p + 8));
+      store<u32>(t + L.TUP_DST, rdh32(p + 16));
+      store<u8>(t + L.TUP_L3, 2); // AF_INET
+      bits |= L.TP_IP | L.TP_SRC | L.TP_DST;
+      p += 20;
     }
     // CTA_TUPLE_PROTO { CTA_PROTO_NUM, CTA_PROTO_SRC_PORT, CTA_PROTO_DST_PORT }
-    if (end - p >= 28 && rdh32(p) == hw(28, NESTED | A.CTA_TUPLE_PROTO) && rdh32(p + 4) == hw(5, A.CTA_PROTO_NUM) &&
-        rdh32(p + 12) == hw(6, A.CTA_PROTO_SRC_PORT) && rdh32(p + 20) == hw(6, A.CTA_PROTO_DST_PORT)) {
+    if (end - p >= 28 && ((rdh64(p) ^ hw2(hw(28, NESTED | A.CTA_TUPLE_PROTO), hw(5, A.CTA_PROTO_NUM))) |
+        <u64>(rdh32(p + 12) ^ hw(6, A.CTA_PROTO_SRC_PORT)) | <u64>(rdh32(p + 20) ^ hw(6, A.CTA_PROTO_DST_PORT))) == 0) {
       store<u8>(t + L.TUP_PROTO, <u8>rd8(p + 8));
       store<u16>(t + L.TUP_SPORT, <u16>rdb16(p + 16));
       store<u16>(t + L.TUP_DPORT, <u16>rdb16(p + 24));
@@ -243,8 +263,10 @@ function parseTuple(t: usize, p: usize, end: usize): bool {
     }
   }
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_TUPLE_IP: {
         bits |= L.TP_IP;
@@ -276,8 +298,10 @@ function parseTuple(t: usize, p: usize, end: usize): bool {
 function parseProtoinfoTcp(r: usize, p: usize, end: usize): bool {
   let bits: u32 = 0;
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_PROTOINFO_TCP_STATE: {
         if (n != 1) return badPayload(type, p);
@@ -320,8 +344,10 @@ function parseProtoinfoTcp(r: usize, p: usize, end: usize): bool {
 function parseProtoinfoDccp(r: usize, p: usize, end: usize): bool {
   let bits: u32 = 0;
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_PROTOINFO_DCCP_STATE: {
         if (n != 1) return badPayload(type, p);
@@ -353,8 +379,10 @@ function parseProtoinfoDccp(r: usize, p: usize, end: usize): bool {
 function parseProtoinfoSctp(r: usize, p: usize, end: usize): bool {
   let bits: u32 = 0;
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_PROTOINFO_SCTP_STATE: {
         if (n != 1) return badPayload(type, p);
@@ -385,10 +413,12 @@ function parseProtoinfoSctp(r: usize, p: usize, end: usize): bool {
 
 function parseProtoinfo(r: usize, p: usize, end: usize): bool {
   // CTA_PROTOINFO_TCP { STATE, WSCALE_ORIGINAL, WSCALE_REPLY, FLAGS_ORIGINAL, FLAGS_REPLY }
-  if (FAST_PATHS && end - p == 48 && rdh32(p) == hw(48, NESTED | A.CTA_PROTOINFO_TCP) &&
-      rdh32(p + 4) == hw(5, A.CTA_PROTOINFO_TCP_STATE) && rdh32(p + 12) == hw(5, A.CTA_PROTOINFO_TCP_WSCALE_ORIGINAL) &&
-      rdh32(p + 20) == hw(5, A.CTA_PROTOINFO_TCP_WSCALE_REPLY) && rdh32(p + 28) == hw(6, A.CTA_PROTOINFO_TCP_FLAGS_ORIGINAL) &&
-      rdh32(p + 36) == hw(6, A.CTA_PROTOINFO_TCP_FLAGS_REPLY)) {
+  if (FAST_PATHS && end - p == 48 &&
+      ((rdh64(p) ^ hw2(hw(48, NESTED | A.CTA_PROTOINFO_TCP), hw(5, A.CTA_PROTOINFO_TCP_STATE))) |
+       <u64>(rdh32(p + 12) ^ hw(5, A.CTA_PROTOINFO_TCP_WSCALE_ORIGINAL)) |
+       <u64>(rdh32(p + 20) ^ hw(5, A.CTA_PROTOINFO_TCP_WSCALE_REPLY)) |
+       <u64>(rdh32(p + 28) ^ hw(6, A.CTA_PROTOINFO_TCP_FLAGS_ORIGINAL)) |
+       <u64>(rdh32(p + 36) ^ hw(6, A.CTA_PROTOINFO_TCP_FLAGS_REPLY))) == 0) {
     store<u8>(r + L.REC_TCP_STATE, <u8>rd8(p + 8));
     store<u8>(r + L.REC_TCP_WSCALE_ORIG, <u8>rd8(p + 16));
     store<u8>(r + L.REC_TCP_WSCALE_REPL, <u8>rd8(p + 24));
@@ -399,8 +429,10 @@ function parseProtoinfo(r: usize, p: usize, end: usize): bool {
     return true;
   }
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_PROTOINFO_TCP: {
         if (!parseProtoinfoTcp(r, pl, pl + n)) return false;
@@ -432,7 +464,7 @@ function parseCounters(r: usize, p: usize, end: usize, reply: bool): bool {
   const bit32 = reply ? L.SUB_REPL_COUNTERS32 : L.SUB_ORIG_COUNTERS32;
   // { CTA_COUNTERS_PACKETS, CTA_COUNTERS_BYTES }, both be64
   if (FAST_PATHS && end - p == 24 &&
-      rdh32(p) == hw(12, A.CTA_COUNTERS_PACKETS) && rdh32(p + 12) == hw(12, A.CTA_COUNTERS_BYTES)) {
+      ((rdh32(p) ^ hw(12, A.CTA_COUNTERS_PACKETS)) | (rdh32(p + 12) ^ hw(12, A.CTA_COUNTERS_BYTES))) == 0) {
     store<u64>(pk, rdb64(p + 4));
     store<u64>(by, rdb64(p + 16));
     orU32(r + L.REC_SUB, bitPk | bitBy);
@@ -440,8 +472,10 @@ function parseCounters(r: usize, p: usize, end: usize, reply: bool): bool {
   }
   let bits: u32 = 0;
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_COUNTERS_PACKETS: {
         if (n != 8) return badPayload(type, p);
@@ -494,8 +528,10 @@ function parseTimestamp(r: usize, p: usize, end: usize): bool {
   }
   let bits: u32 = 0;
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_TIMESTAMP_START: {
         if (n != 8) return badPayload(type, p);
@@ -522,8 +558,10 @@ function parseTimestamp(r: usize, p: usize, end: usize): bool {
 function parseHelp(r: usize, p: usize, end: usize): bool {
   let bits: u32 = 0;
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     if (type == A.CTA_HELP_NAME) {
       store<u32>(r + L.REC_HELP_NAME_PTR, <u32>pl);
       store<u16>(r + L.REC_HELP_NAME_LEN, <u16>strLen(pl, n));
@@ -544,8 +582,10 @@ function parseHelp(r: usize, p: usize, end: usize): bool {
 function parseSecctx(r: usize, p: usize, end: usize): bool {
   let bits: u32 = 0;
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     if (type == A.CTA_SECCTX_NAME) {
       store<u32>(r + L.REC_SECCTX_PTR, <u32>pl);
       store<u16>(r + L.REC_SECCTX_LEN, <u16>strLen(pl, n));
@@ -563,8 +603,10 @@ function parseSeqAdj(r: usize, p: usize, end: usize, reply: bool): bool {
   const bit0 = reply ? L.SUB_SEQADJ_REPL_CORRECTION_POS : L.SUB_SEQADJ_ORIG_CORRECTION_POS;
   let bits: u32 = 0;
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     if (type >= <u32>A.CTA_SEQADJ_CORRECTION_POS && type <= <u32>A.CTA_SEQADJ_OFFSET_AFTER) {
       if (n != 4) return badPayload(type, p);
       const i = type - <u32>A.CTA_SEQADJ_CORRECTION_POS;
@@ -581,8 +623,10 @@ function parseSeqAdj(r: usize, p: usize, end: usize, reply: bool): bool {
 function parseSynproxy(r: usize, p: usize, end: usize): bool {
   let bits: u32 = 0;
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     if (type >= <u32>A.CTA_SYNPROXY_ISN && type <= <u32>A.CTA_SYNPROXY_TSOFF) {
       if (n != 4) return badPayload(type, p);
       const i = type - <u32>A.CTA_SYNPROXY_ISN;
@@ -599,8 +643,10 @@ function parseSynproxy(r: usize, p: usize, end: usize): bool {
 function parseNatProto(nat: usize, p: usize, end: usize): bool {
   let bits: u32 = 0;
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     if (type == A.CTA_PROTONAT_PORT_MIN || type == A.CTA_PROTONAT_PORT_MAX) {
       if (n != 2) return badPayload(type, p);
       const min = type == A.CTA_PROTONAT_PORT_MIN;
@@ -617,8 +663,10 @@ function parseNat(nat: usize, p: usize, end: usize): bool {
   store<u16>(nat + L.NAT_PRESENT, 0);
   let bits: u32 = 0;
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_NAT_V4_MINIP:
       case A.CTA_NAT_V4_MAXIP: {
@@ -667,8 +715,10 @@ function parseNat(nat: usize, p: usize, end: usize): bool {
 function parseFlow(r: usize, p: usize, end: usize): bool {
   let attrs: u32 = 0;
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_TUPLE_ORIG: {
         if (!parseTuple(r + L.REC_TUPLE_ORIG, pl, pl + n)) return false;
@@ -798,8 +848,10 @@ function parseFlow(r: usize, p: usize, end: usize): bool {
 function parseExpNat(r: usize, p: usize, end: usize): bool {
   let sub2: u32 = 0;
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     if (type == A.CTA_EXPECT_NAT_DIR) {
       if (n != 4) return badPayload(type, p);
       store<u32>(r + L.REC_EXP_NAT_DIR, rdb32(pl));
@@ -819,8 +871,10 @@ function parseExpect(r: usize, p: usize, end: usize): bool {
   let sub2: u32 = 0;
   let attrs: u32 = 0;
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     switch (type) {
       case A.CTA_EXPECT_MASTER: {
         if (!parseTuple(r + L.REC_TUPLE_ORIG, pl, pl + n)) return false;
@@ -890,8 +944,10 @@ function parseExpect(r: usize, p: usize, end: usize): bool {
 function parseStats(r: usize, p: usize, end: usize, maxType: u32): bool {
   let attrs: u32 = 0;
   while (p < end) {
-    if (end - p < 4 || <usize>rdh16(p) - 4 > end - p - 4) return badAttr(p, end);
-    const n = <usize>rdh16(p) - 4, type = rdh16(p + 2) & 0x3fff, pl = p + 4;
+    if (end - p < 4) return badAttr(p, end);
+    const n = <usize>rdh16(p) - 4;
+    if (n > end - p - 4) return badAttr(p, end);
+    const type = rdh16(p + 2) & 0x3fff, pl = p + 4;
     if (type >= 1 && type <= maxType) {
       if (n != 4) return badPayload(type, p);
       store<u32>(r + L.REC_STATS + (<usize>type << 2), rdb32(pl));
@@ -925,8 +981,10 @@ function parseError(r: usize, m: usize, end: usize, flags: u32): bool {
   }
   let present: u32 = 0;
   while (t < end) {
-    if (end - t < 4 || <usize>rdh16(t) - 4 > end - t - 4) return badAttr(t, end);
-    const n = <usize>rdh16(t) - 4, type = rdh16(t + 2) & 0x3fff, pl = t + 4;
+    if (end - t < 4) return badAttr(t, end);
+    const n = <usize>rdh16(t) - 4;
+    if (n > end - t - 4) return badAttr(t, end);
+    const type = rdh16(t + 2) & 0x3fff, pl = t + 4;
     if (type == A.NLMSGERR_ATTR_MSG) {
       store<u32>(r + L.REC_EXTACK_MSG_PTR, <u32>pl);
       store<u16>(r + L.REC_EXTACK_MSG_LEN, <u16>strLen(pl, n));

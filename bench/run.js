@@ -105,6 +105,25 @@ function machineNotes() {
 }
 const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 
+/** Aggregate CPU jiffies from /proc/stat (Linux), or null. */
+function procStat() {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, idle, iowait, irq, softirq, steal = 0] = f;
+    return { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal };
+  } catch {
+    return null;
+  }
+}
+
+/** Share of all CPUs that was busy, and stolen by the hypervisor, between two procStat() samples. */
+function machineBusy(a, b) {
+  if (!a || !b) return null;
+  const busy = b.busy - a.busy, idle = b.idle - a.idle, steal = b.steal - a.steal;
+  const total = busy + idle + steal;
+  return total > 0 ? { busy: busy / total, steal: steal / total } : null;
+}
+
 // --- the passes: each decodes every datagram once -----------------------------
 // A pass returns the number of flow messages and leaves the sum of their CTA_ID
 // values (mod 2^32) in `result[0]`, so no decoder's work can be skipped and
@@ -334,6 +353,7 @@ async function main() {
   const times = new Map(passes.map((p) => [p.key, []]));
   const cpuTimes = new Map(passes.map((p) => [p.key, []]));
   let wallSum = 0, cpuSum = 0;
+  const stat0 = procStat();
   const t0 = performance.now();
   for (let rep = 0; rep < opts.reps; rep++) {
     for (let k = 0; k < passes.length; k++) {
@@ -355,6 +375,12 @@ async function main() {
   }
   if (process.stdout.isTTY) process.stdout.write('\r');
   console.log(`timed repetitions: ${opts.reps} (${fmt((performance.now() - t0) / 1000, 1)} s)`);
+  const busy = machineBusy(stat0, procStat());
+  const busyText = busy
+    ? `all ${os.cpus().length} CPUs were ${fmt(100 * busy.busy, 0)}% busy during the timed passes ` +
+      `(this process alone is about ${fmt(100 / os.cpus().length, 0)}%), hypervisor steal ${fmt(100 * busy.steal, 1)}%`
+    : 'CPU busy share unknown (no /proc/stat)';
+  console.log(busyText);
 
   // Heap growth and allocation: extra passes per decoder, after the timing.
   // The measurement (timers, promises, heap statistics) allocates a little
@@ -434,7 +460,7 @@ async function main() {
   console.log(`load average at end: ${loadEnd}`);
 
   if (opts.out) {
-    const md = report({ opts, started, machine, loadStart, loadEnd, corpus, checked, rows, rLean, rNaive, by, targets, warnings, ratioText, cpuShare, allocText, build, warm });
+    const md = report({ opts, started, machine, loadStart, loadEnd, corpus, checked, rows, rLean, rNaive, by, targets, warnings, ratioText, cpuShare, allocText, build, warm, busyText });
     fs.writeFileSync(opts.out, md);
     console.log(`wrote ${path.relative(process.cwd(), opts.out)}`);
   }
@@ -468,6 +494,7 @@ function report(x) {
   L(`- kernel: ${machine.kernel}`);
   L(`- node: ${machine.node} (V8 ${machine.v8})`);
   L(`- load average (1/5/15 min) at start: ${x.loadStart}; at end: ${x.loadEnd}`);
+  L(`- ${x.busyText}`);
   L('- a shared VM: timings are noisy, hence the min-max columns');
   L();
   L('## Corpus');
