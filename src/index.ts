@@ -9,6 +9,7 @@ export * from './types';
 export { ConntrackError, isConntrackError, type ConntrackErrorCode, type ConntrackErrorDetails } from './errors';
 export { Decoder, decodeDatagram, type DecoderOptions, type DecoderCounters, type Ctx0103 } from './decoder';
 export { RecordView } from './record';
+export { FlowView, TupleView, CountersView } from './view';
 export { toMessage } from './materialize';
 export { replay, replayAll, replayRecords, type ReplayItem, type ReplayOptions, type RecordCallback } from './replay';
 export {

@@ -21,28 +21,49 @@ function addr(r: RecordView, at: number, l3: number): string {
   return l3 === A.AF_INET6 ? formatIPv6(r.bytes, at) : formatIPv4(r.bytes, at);
 }
 
+// The two tuple shapes the kernel nearly always sends: built as one literal
+// each, so every flow's tuples share a hidden class.
+const TP_PORTS = L.TP_IP | L.TP_SRC | L.TP_DST | L.TP_PROTO_NEST | L.TP_PROTO | L.TP_SPORT | L.TP_DPORT;
+const TP_ICMP = L.TP_IP | L.TP_SRC | L.TP_DST | L.TP_PROTO_NEST | L.TP_PROTO | L.TP_ICMP_ID | L.TP_ICMP_TYPE | L.TP_ICMP_CODE;
+const TP_ICMPV6 = L.TP_IP | L.TP_SRC | L.TP_DST | L.TP_PROTO_NEST | L.TP_PROTO | L.TP_ICMPV6_ID | L.TP_ICMPV6_TYPE | L.TP_ICMPV6_CODE;
+
 /** Tuple at absolute address t (TUP_* layout). */
 function tuple(r: RecordView, t: number): Tuple {
   const dv = r.dv;
+  const bytes = r.bytes;
   const p = dv.getUint16(t + L.TUP_PRESENT, true);
-  const l3 = r.bytes[t + L.TUP_L3];
+  const l3 = bytes[t + L.TUP_L3];
+  if (p === TP_PORTS) {
+    return {
+      l3proto: l3, src: addr(r, t + L.TUP_SRC, l3), dst: addr(r, t + L.TUP_DST, l3), protoNum: bytes[t + L.TUP_PROTO],
+      srcPort: dv.getUint16(t + L.TUP_SPORT, true), dstPort: dv.getUint16(t + L.TUP_DPORT, true),
+    };
+  }
+  if (p === TP_ICMP || p === TP_ICMPV6) {
+    return {
+      l3proto: l3, src: addr(r, t + L.TUP_SRC, l3), dst: addr(r, t + L.TUP_DST, l3), protoNum: bytes[t + L.TUP_PROTO],
+      icmpId: dv.getUint16(t + L.TUP_ICMP_ID, true), icmpType: bytes[t + L.TUP_ICMP_TYPE], icmpCode: bytes[t + L.TUP_ICMP_CODE],
+    };
+  }
   const out: { -readonly [K in keyof Tuple]: Tuple[K] } = { l3proto: l3 };
   if (p & L.TP_SRC) out.src = addr(r, t + L.TUP_SRC, l3);
   if (p & L.TP_DST) out.dst = addr(r, t + L.TUP_DST, l3);
-  if (p & L.TP_PROTO) out.protoNum = r.bytes[t + L.TUP_PROTO];
+  if (p & L.TP_PROTO) out.protoNum = bytes[t + L.TUP_PROTO];
   if (p & L.TP_SPORT) out.srcPort = dv.getUint16(t + L.TUP_SPORT, true);
   if (p & L.TP_DPORT) out.dstPort = dv.getUint16(t + L.TUP_DPORT, true);
   if (p & (L.TP_ICMP_ID | L.TP_ICMPV6_ID)) out.icmpId = dv.getUint16(t + L.TUP_ICMP_ID, true);
-  if (p & (L.TP_ICMP_TYPE | L.TP_ICMPV6_TYPE)) out.icmpType = r.bytes[t + L.TUP_ICMP_TYPE];
-  if (p & (L.TP_ICMP_CODE | L.TP_ICMPV6_CODE)) out.icmpCode = r.bytes[t + L.TUP_ICMP_CODE];
+  if (p & (L.TP_ICMP_TYPE | L.TP_ICMPV6_TYPE)) out.icmpType = bytes[t + L.TUP_ICMP_TYPE];
+  if (p & (L.TP_ICMP_CODE | L.TP_ICMPV6_CODE)) out.icmpCode = bytes[t + L.TUP_ICMP_CODE];
   if (p & L.TP_ZONE) out.zone = dv.getUint16(t + L.TUP_ZONE, true);
   return out;
 }
 
-function counters(r: RecordView, pk: number, by: number, bitPk: number, bitBy: number): Counters {
+/** Counters at absolute addresses pk/by; hasPk/hasBy are the SUB_* bits (0 when absent). */
+function counters(r: RecordView, pk: number, by: number, hasPk: number, hasBy: number): Counters {
+  if (hasPk && hasBy) return { packets: r.dv.getBigUint64(pk, true), bytes: r.dv.getBigUint64(by, true) };
   const out: { packets?: bigint; bytes?: bigint } = {};
-  if (r.hasSub(bitPk)) out.packets = r.u64(pk);
-  if (r.hasSub(bitBy)) out.bytes = r.u64(by);
+  if (hasPk) out.packets = r.dv.getBigUint64(pk, true);
+  if (hasBy) out.bytes = r.dv.getBigUint64(by, true);
   return out;
 }
 
@@ -75,58 +96,77 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** IPCTNL_MSG_CT_* record -> Flow. */
 export function toFlow(r: RecordView): Flow {
+  // Hot when listing big tables: the presence words are read once, the
+  // header fields go into the first literal (one shape for every flow), and
+  // no intermediate objects are spread.
   const b = r.base;
-  const f: Mutable<Flow> = { kind: 'flow', ...header(r), family: r.family };
-  const ev = EVENTS[r.event];
+  const dv = r.dv;
+  const attrs = dv.getUint32(b + L.REC_ATTRS, true);
+  const sub = dv.getUint32(b + L.REC_SUB, true);
+  const f: Mutable<Flow> = {
+    kind: 'flow',
+    nlType: dv.getUint16(b + L.REC_NLTYPE, true),
+    nlFlags: dv.getUint16(b + L.REC_NLFLAGS, true),
+    seq: dv.getUint32(b + L.REC_SEQ, true),
+    pid: dv.getUint32(b + L.REC_PID, true),
+    family: r.bytes[b + L.REC_FAMILY],
+  };
+  const ev = EVENTS[r.bytes[b + L.REC_EVENT]];
   if (ev) f.event = ev;
-  if (r.has(A.CTA_TUPLE_ORIG)) f.orig = tuple(r, b + L.REC_TUPLE_ORIG);
-  if (r.has(A.CTA_TUPLE_REPLY)) f.reply = tuple(r, b + L.REC_TUPLE_REPLY);
-  if (r.has(A.CTA_TUPLE_MASTER)) f.master = tuple(r, b + L.REC_TUPLE_MASTER);
-  if (r.has(A.CTA_STATUS)) f.status = r.u32(L.REC_STATUS);
-  if (r.has(A.CTA_STATUS_MASK)) f.statusMask = r.u32(L.REC_STATUS_MASK);
-  if (r.has(A.CTA_TIMEOUT)) f.timeout = r.u32(L.REC_TIMEOUT);
-  if (r.has(A.CTA_MARK)) f.mark = r.u32(L.REC_MARK);
-  if (r.has(A.CTA_MARK_MASK)) f.markMask = r.u32(L.REC_MARK_MASK);
-  if (r.has(A.CTA_USE)) f.use = r.u32(L.REC_USE);
-  if (r.has(A.CTA_ID)) f.id = r.u32(L.REC_ID);
-  if (r.has(A.CTA_SECMARK)) f.secmark = r.u32(L.REC_SECMARK);
-  if (r.has(A.CTA_ZONE)) f.zone = r.u16(L.REC_ZONE);
-  if (r.has(A.CTA_PROTOINFO)) protoinfo(r, f);
-  if (r.has(A.CTA_COUNTERS_ORIG)) {
-    f.countersOrig = counters(r, L.REC_ORIG_PACKETS, L.REC_ORIG_BYTES, L.SUB_ORIG_PACKETS, L.SUB_ORIG_BYTES);
+  if (attrs & (1 << A.CTA_TUPLE_ORIG)) f.orig = tuple(r, b + L.REC_TUPLE_ORIG);
+  if (attrs & (1 << A.CTA_TUPLE_REPLY)) f.reply = tuple(r, b + L.REC_TUPLE_REPLY);
+  if (attrs & (1 << A.CTA_TUPLE_MASTER)) f.master = tuple(r, b + L.REC_TUPLE_MASTER);
+  if (attrs & (1 << A.CTA_STATUS)) f.status = dv.getUint32(b + L.REC_STATUS, true);
+  if (attrs & (1 << A.CTA_STATUS_MASK)) f.statusMask = dv.getUint32(b + L.REC_STATUS_MASK, true);
+  if (attrs & (1 << A.CTA_TIMEOUT)) f.timeout = dv.getUint32(b + L.REC_TIMEOUT, true);
+  if (attrs & (1 << A.CTA_MARK)) f.mark = dv.getUint32(b + L.REC_MARK, true);
+  if (attrs & (1 << A.CTA_MARK_MASK)) f.markMask = dv.getUint32(b + L.REC_MARK_MASK, true);
+  if (attrs & (1 << A.CTA_USE)) f.use = dv.getUint32(b + L.REC_USE, true);
+  if (attrs & (1 << A.CTA_ID)) f.id = dv.getUint32(b + L.REC_ID, true);
+  if (attrs & (1 << A.CTA_SECMARK)) f.secmark = dv.getUint32(b + L.REC_SECMARK, true);
+  if (attrs & (1 << A.CTA_ZONE)) f.zone = dv.getUint16(b + L.REC_ZONE, true);
+  if (attrs & (1 << A.CTA_PROTOINFO)) protoinfo(r, f);
+  if (attrs & (1 << A.CTA_COUNTERS_ORIG)) f.countersOrig = counters(r, b + L.REC_ORIG_PACKETS, b + L.REC_ORIG_BYTES, sub & L.SUB_ORIG_PACKETS, sub & L.SUB_ORIG_BYTES);
+  if (attrs & (1 << A.CTA_COUNTERS_REPLY)) f.countersReply = counters(r, b + L.REC_REPL_PACKETS, b + L.REC_REPL_BYTES, sub & L.SUB_REPL_PACKETS, sub & L.SUB_REPL_BYTES);
+  if (sub & L.SUB_TS_START) f.timestampStart = dv.getBigUint64(b + L.REC_TS_START, true);
+  if (sub & L.SUB_TS_STOP) f.timestampStop = dv.getBigUint64(b + L.REC_TS_STOP, true);
+  if (attrs & (1 << A.CTA_TIMESTAMP_EVENT)) f.timestampEvent = dv.getBigUint64(b + L.REC_TS_EVENT, true);
+  if ((sub & (L.SUB_HELP_NAME | L.SUB_HELP_INFO | L.SUB_SECCTX_NAME)) !== 0 ||
+      (attrs & ((1 << A.CTA_LABELS) | (1 << A.CTA_LABELS_MASK) | (1 << A.CTA_NAT_SRC) | (1 << A.CTA_NAT_DST) |
+        (1 << A.CTA_SEQ_ADJ_ORIG) | (1 << A.CTA_SEQ_ADJ_REPLY) | (1 << A.CTA_SYNPROXY))) !== 0) {
+    rareFlowFields(r, f, attrs, sub);
   }
-  if (r.has(A.CTA_COUNTERS_REPLY)) {
-    f.countersReply = counters(r, L.REC_REPL_PACKETS, L.REC_REPL_BYTES, L.SUB_REPL_PACKETS, L.SUB_REPL_BYTES);
-  }
-  if (r.hasSub(L.SUB_TS_START)) f.timestampStart = r.u64(L.REC_TS_START);
-  if (r.hasSub(L.SUB_TS_STOP)) f.timestampStop = r.u64(L.REC_TS_STOP);
-  if (r.has(A.CTA_TIMESTAMP_EVENT)) f.timestampEvent = r.u64(L.REC_TS_EVENT);
-  if (r.hasSub(L.SUB_HELP_NAME)) f.helperName = str(r, r.u32(L.REC_HELP_NAME_PTR), r.u16(L.REC_HELP_NAME_LEN));
-  if (r.hasSub(L.SUB_HELP_INFO)) {
+  return f;
+}
+
+/** Attributes that dumps and events seldom carry. */
+function rareFlowFields(r: RecordView, f: Mutable<Flow>, attrs: number, sub: number): void {
+  const b = r.base;
+  if (sub & L.SUB_HELP_NAME) f.helperName = str(r, r.u32(L.REC_HELP_NAME_PTR), r.u16(L.REC_HELP_NAME_LEN));
+  if (sub & L.SUB_HELP_INFO) {
     const p = r.u32(L.REC_HELP_INFO_PTR);
     f.helperInfo = r.bytes.slice(p, p + r.u16(L.REC_HELP_INFO_LEN));
   }
-  if (r.hasSub(L.SUB_SECCTX_NAME)) f.secctx = str(r, r.u32(L.REC_SECCTX_PTR), r.u16(L.REC_SECCTX_LEN));
-  if (r.has(A.CTA_LABELS)) {
+  if (sub & L.SUB_SECCTX_NAME) f.secctx = str(r, r.u32(L.REC_SECCTX_PTR), r.u16(L.REC_SECCTX_LEN));
+  if (attrs & (1 << A.CTA_LABELS)) {
     const p = r.u32(L.REC_LABELS_PTR);
     f.labels = r.bytes.slice(p, p + r.u16(L.REC_LABELS_LEN));
   }
-  if (r.has(A.CTA_LABELS_MASK)) {
+  if (attrs & (1 << A.CTA_LABELS_MASK)) {
     const p = r.u32(L.REC_LABELS_MASK_PTR);
     f.labelsMask = r.bytes.slice(p, p + r.u16(L.REC_LABELS_MASK_LEN));
   }
-  if (r.has(A.CTA_NAT_SRC)) f.natSrc = nat(r, b + L.REC_NAT_SRC);
-  if (r.has(A.CTA_NAT_DST)) f.natDst = nat(r, b + L.REC_NAT_DST);
-  if (r.has(A.CTA_SEQ_ADJ_ORIG)) f.seqAdjOrig = seqAdj(r, L.REC_SEQADJ_ORIG, L.SUB_SEQADJ_ORIG_CORRECTION_POS);
-  if (r.has(A.CTA_SEQ_ADJ_REPLY)) f.seqAdjReply = seqAdj(r, L.REC_SEQADJ_REPL, L.SUB_SEQADJ_REPL_CORRECTION_POS);
-  if (r.has(A.CTA_SYNPROXY)) {
+  if (attrs & (1 << A.CTA_NAT_SRC)) f.natSrc = nat(r, b + L.REC_NAT_SRC);
+  if (attrs & (1 << A.CTA_NAT_DST)) f.natDst = nat(r, b + L.REC_NAT_DST);
+  if (attrs & (1 << A.CTA_SEQ_ADJ_ORIG)) f.seqAdjOrig = seqAdj(r, L.REC_SEQADJ_ORIG, L.SUB_SEQADJ_ORIG_CORRECTION_POS);
+  if (attrs & (1 << A.CTA_SEQ_ADJ_REPLY)) f.seqAdjReply = seqAdj(r, L.REC_SEQADJ_REPL, L.SUB_SEQADJ_REPL_CORRECTION_POS);
+  if (attrs & (1 << A.CTA_SYNPROXY)) {
     const s: { isn?: number; its?: number; tsoff?: number } = {};
-    if (r.hasSub(L.SUB_SYNPROXY_ISN)) s.isn = r.u32(L.REC_SYNPROXY);
-    if (r.hasSub(L.SUB_SYNPROXY_ITS)) s.its = r.u32(L.REC_SYNPROXY + 4);
-    if (r.hasSub(L.SUB_SYNPROXY_TSOFF)) s.tsoff = r.u32(L.REC_SYNPROXY + 8);
+    if (sub & L.SUB_SYNPROXY_ISN) s.isn = r.u32(L.REC_SYNPROXY);
+    if (sub & L.SUB_SYNPROXY_ITS) s.its = r.u32(L.REC_SYNPROXY + 4);
+    if (sub & L.SUB_SYNPROXY_TSOFF) s.tsoff = r.u32(L.REC_SYNPROXY + 8);
     f.synproxy = s;
   }
-  return f;
 }
 
 function protoinfo(r: RecordView, f: Mutable<Flow>): void {

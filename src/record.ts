@@ -3,6 +3,7 @@
 // you need inside the callback/loop, or materialize with toMessage().
 import * as L from './generated/layout';
 import type { WasmCore } from './wasm';
+import { FlowView } from './view';
 
 export class RecordView {
   /** Absolute address of the record in WASM memory. */
@@ -10,9 +11,19 @@ export class RecordView {
   readonly bytes: Uint8Array;
   readonly dv: DataView;
 
+  private flowView?: FlowView;
+
   constructor(core: WasmCore) {
     this.bytes = core.bytes;
     this.dv = core.view;
+  }
+
+  /**
+   * This record as a lazy Flow (KIND_FLOW records): the same reused view
+   * object every time, reading the current record on access.
+   */
+  flow(): FlowView {
+    return (this.flowView ??= new FlowView(this));
   }
 
   /** Move to record i of the current chunk. */

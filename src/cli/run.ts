@@ -2,7 +2,9 @@
 // writer (one write per ~64 KiB, not per line); the summary goes to stderr
 // the way conntrack-tools prints it.
 import { ConntrackError } from '../errors';
-import { replay } from '../replay';
+import { replayRecords } from '../replay';
+import { decodeError, toMessage } from '../materialize';
+import * as L from '../generated/layout';
 import type { Ctx0103 } from '../decoder';
 import {
   formatCountText, formatCpuStatsText, formatExpectStatsText, formatExpectText, formatFlowText,
@@ -138,7 +140,12 @@ export async function runReplay(a: CliArgs, io: RunIo): Promise<number> {
     }
   }
 
-  for await (const it of replay(file, { ctx0103 })) show(it.message, it.tsSec, it.tsUsec);
+  // Flows are formatted straight from the record through the lazy FlowView:
+  // no object per entry. Everything else is rare and materialized.
+  await replayRecords(file, (rec, tsSec, tsUsec) => {
+    if (rec.kind === L.KIND_BAD) throw decodeError(rec);
+    show(rec.kind === L.KIND_FLOW ? rec.flow() : toMessage(rec), tsSec, tsUsec);
+  }, { ctx0103 });
   if (xmlOpen) io.out.line(xmlDocumentFooter(root).replace(/\n$/, ''));
   io.out.flush();
   if (failed) return 1;
