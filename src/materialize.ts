@@ -7,7 +7,7 @@ import { ConntrackError } from './errors';
 import { formatIPv4, formatIPv6 } from './format/address';
 import type { RecordView } from './record';
 import type {
-  CpuStats, Counters, EventType, Expectation, ExpectStats, Flow, GlobalStats, Message, NatRange,
+  CpuStats, Counters, DccpInfo, EventType, SctpInfo, TcpInfo, Expectation, ExpectStats, Flow, GlobalStats, Message, NatRange,
   NetlinkError, SeqAdj, Tuple,
 } from './types';
 
@@ -170,29 +170,44 @@ function rareFlowFields(r: RecordView, f: Mutable<Flow>, attrs: number, sub: num
 }
 
 function protoinfo(r: RecordView, f: Mutable<Flow>): void {
-  if (r.hasSub(L.SUB_TCP_STATE | L.SUB_TCP_WSCALE_ORIG | L.SUB_TCP_WSCALE_REPL | L.SUB_TCP_FLAGS_ORIG | L.SUB_TCP_FLAGS_REPL)) {
-    const t: { state?: number; wscaleOriginal?: number; wscaleReply?: number; flagsOriginal?: { flags: number; mask: number }; flagsReply?: { flags: number; mask: number } } = {};
-    if (r.hasSub(L.SUB_TCP_STATE)) t.state = r.u8(L.REC_TCP_STATE);
-    if (r.hasSub(L.SUB_TCP_WSCALE_ORIG)) t.wscaleOriginal = r.u8(L.REC_TCP_WSCALE_ORIG);
-    if (r.hasSub(L.SUB_TCP_WSCALE_REPL)) t.wscaleReply = r.u8(L.REC_TCP_WSCALE_REPL);
-    if (r.hasSub(L.SUB_TCP_FLAGS_ORIG)) t.flagsOriginal = { flags: r.u8(L.REC_TCP_FLAGS_ORIG), mask: r.u8(L.REC_TCP_FLAGS_ORIG + 1) };
-    if (r.hasSub(L.SUB_TCP_FLAGS_REPL)) t.flagsReply = { flags: r.u8(L.REC_TCP_FLAGS_REPL), mask: r.u8(L.REC_TCP_FLAGS_REPL + 1) };
-    f.tcp = t;
-  }
-  if (r.hasSub(L.SUB_DCCP_STATE | L.SUB_DCCP_ROLE | L.SUB_DCCP_HANDSHAKE_SEQ)) {
-    const d: { state?: number; role?: number; handshakeSeq?: bigint } = {};
-    if (r.hasSub(L.SUB_DCCP_STATE)) d.state = r.u8(L.REC_DCCP_STATE);
-    if (r.hasSub(L.SUB_DCCP_ROLE)) d.role = r.u8(L.REC_DCCP_ROLE);
-    if (r.hasSub(L.SUB_DCCP_HANDSHAKE_SEQ)) d.handshakeSeq = r.u64(L.REC_DCCP_HANDSHAKE_SEQ);
-    f.dccp = d;
-  }
-  if (r.hasSub(L.SUB_SCTP_STATE | L.SUB_SCTP_VTAG_ORIG | L.SUB_SCTP_VTAG_REPL)) {
-    const s: { state?: number; vtagOriginal?: number; vtagReply?: number } = {};
-    if (r.hasSub(L.SUB_SCTP_STATE)) s.state = r.u8(L.REC_SCTP_STATE);
-    if (r.hasSub(L.SUB_SCTP_VTAG_ORIG)) s.vtagOriginal = r.u32(L.REC_SCTP_VTAG_ORIG);
-    if (r.hasSub(L.SUB_SCTP_VTAG_REPL)) s.vtagReply = r.u32(L.REC_SCTP_VTAG_REPL);
-    f.sctp = s;
-  }
+  const t = tcpInfo(r);
+  if (t) f.tcp = t;
+  const d = dccpInfo(r);
+  if (d) f.dccp = d;
+  const s = sctpInfo(r);
+  if (s) f.sctp = s;
+}
+
+/** CTA_PROTOINFO_TCP of a flow record, or undefined. */
+export function tcpInfo(r: RecordView): TcpInfo | undefined {
+  if (!r.hasSub(L.SUB_TCP_STATE | L.SUB_TCP_WSCALE_ORIG | L.SUB_TCP_WSCALE_REPL | L.SUB_TCP_FLAGS_ORIG | L.SUB_TCP_FLAGS_REPL)) return undefined;
+  const t: Mutable<TcpInfo> = {};
+  if (r.hasSub(L.SUB_TCP_STATE)) t.state = r.u8(L.REC_TCP_STATE);
+  if (r.hasSub(L.SUB_TCP_WSCALE_ORIG)) t.wscaleOriginal = r.u8(L.REC_TCP_WSCALE_ORIG);
+  if (r.hasSub(L.SUB_TCP_WSCALE_REPL)) t.wscaleReply = r.u8(L.REC_TCP_WSCALE_REPL);
+  if (r.hasSub(L.SUB_TCP_FLAGS_ORIG)) t.flagsOriginal = { flags: r.u8(L.REC_TCP_FLAGS_ORIG), mask: r.u8(L.REC_TCP_FLAGS_ORIG + 1) };
+  if (r.hasSub(L.SUB_TCP_FLAGS_REPL)) t.flagsReply = { flags: r.u8(L.REC_TCP_FLAGS_REPL), mask: r.u8(L.REC_TCP_FLAGS_REPL + 1) };
+  return t;
+}
+
+/** CTA_PROTOINFO_DCCP of a flow record, or undefined. */
+export function dccpInfo(r: RecordView): DccpInfo | undefined {
+  if (!r.hasSub(L.SUB_DCCP_STATE | L.SUB_DCCP_ROLE | L.SUB_DCCP_HANDSHAKE_SEQ)) return undefined;
+  const d: Mutable<DccpInfo> = {};
+  if (r.hasSub(L.SUB_DCCP_STATE)) d.state = r.u8(L.REC_DCCP_STATE);
+  if (r.hasSub(L.SUB_DCCP_ROLE)) d.role = r.u8(L.REC_DCCP_ROLE);
+  if (r.hasSub(L.SUB_DCCP_HANDSHAKE_SEQ)) d.handshakeSeq = r.u64(L.REC_DCCP_HANDSHAKE_SEQ);
+  return d;
+}
+
+/** CTA_PROTOINFO_SCTP of a flow record, or undefined. */
+export function sctpInfo(r: RecordView): SctpInfo | undefined {
+  if (!r.hasSub(L.SUB_SCTP_STATE | L.SUB_SCTP_VTAG_ORIG | L.SUB_SCTP_VTAG_REPL)) return undefined;
+  const s: Mutable<SctpInfo> = {};
+  if (r.hasSub(L.SUB_SCTP_STATE)) s.state = r.u8(L.REC_SCTP_STATE);
+  if (r.hasSub(L.SUB_SCTP_VTAG_ORIG)) s.vtagOriginal = r.u32(L.REC_SCTP_VTAG_ORIG);
+  if (r.hasSub(L.SUB_SCTP_VTAG_REPL)) s.vtagReply = r.u32(L.REC_SCTP_VTAG_REPL);
+  return s;
 }
 
 /** IPCTNL_MSG_EXP_* record -> Expectation. */

@@ -10,7 +10,7 @@ import type { RecordView } from './record';
 import type {
   Counters, DccpInfo, EventType, Flow, NatRange, SctpInfo, SeqAdj, Synproxy, TcpInfo, Tuple,
 } from './types';
-import { toFlow } from './materialize';
+import { toFlow, tcpInfo, dccpInfo, sctpInfo } from './materialize';
 
 const EVENTS: (EventType | undefined)[] = [undefined, 'new', 'update', 'destroy'];
 
@@ -153,13 +153,13 @@ export class FlowView implements Flow {
     return this.r.has(A.CTA_ZONE) ? this.r.u16(L.REC_ZONE) : undefined;
   }
   get tcp(): TcpInfo | undefined {
-    return this.r.has(A.CTA_PROTOINFO) ? toFlowGroup(this.r).tcp : undefined;
+    return this.r.has(A.CTA_PROTOINFO) ? tcpInfo(this.r) : undefined;
   }
   get dccp(): DccpInfo | undefined {
-    return this.r.has(A.CTA_PROTOINFO) ? toFlowGroup(this.r).dccp : undefined;
+    return this.r.has(A.CTA_PROTOINFO) ? dccpInfo(this.r) : undefined;
   }
   get sctp(): SctpInfo | undefined {
-    return this.r.has(A.CTA_PROTOINFO) ? toFlowGroup(this.r).sctp : undefined;
+    return this.r.has(A.CTA_PROTOINFO) ? sctpInfo(this.r) : undefined;
   }
   get countersOrig(): Counters | undefined {
     return this.r.has(A.CTA_COUNTERS_ORIG) ? this.cOrig : undefined;
