@@ -1006,6 +1006,9 @@ function parseError(r: usize, m: usize, end: usize, flags: u32): bool {
 // ---------------------------------------------------------------------------
 // Message dispatch.
 function eventOf(msg: u32, flags: u32): u32 {
+  // Dump and GET replies are multipart (NLM_F_MULTI); events never are. A
+  // reply is a table entry, not an event.
+  if ((flags & <u32>A.NLM_F_MULTI) != 0) return L.EVENT_NONE;
   // libnetfilter_conntrack: NEW with NLM_F_CREATE|NLM_F_EXCL is a new entry,
   // without them an update; DELETE is a destroy.
   if (msg == 0) return (flags & 0x600) != 0 ? L.EVENT_NEW : L.EVENT_UPDATE;

@@ -122,7 +122,7 @@ export interface MessageHeader {
 /** A conntrack entry (IPCTNL_MSG_CT_NEW / _DELETE, dump and GET replies, events). */
 export interface Flow extends MessageHeader {
   readonly kind: 'flow';
-  /** Set for event messages (and derived the same way for every CT message). */
+  /** Event kind; absent on dump and GET replies (multipart, NLM_F_MULTI), which are entries, not events. */
   readonly event?: EventType;
   /** nfgenmsg.nfgen_family */
   readonly family: number;

@@ -49,7 +49,8 @@ describe('flows', () => {
       nest(A.CTA_TIMESTAMP, be64(A.CTA_TIMESTAMP_START, 1795312267228692000n)));
     const f = only<Flow>(decodeDatagram(bytes));
     expect(f).toEqual({
-      kind: 'flow', event: 'update', nlType: 0x100, nlFlags: 2, seq: 1, pid: 5753, family: 2,
+      // a reply (NLM_F_MULTI): no event kind
+      kind: 'flow', nlType: 0x100, nlFlags: 2, seq: 1, pid: 5753, family: 2,
       orig: { l3proto: 2, src: '127.0.0.1', dst: '127.0.0.2', protoNum: 6, srcPort: 40002, dstPort: 5002 },
       reply: { l3proto: 2, src: '127.0.0.2', dst: '127.0.0.1', protoNum: 6, srcPort: 5002, dstPort: 40002 },
       status: 0x18e,
@@ -67,6 +68,7 @@ describe('flows', () => {
     ['NEW: CT_NEW with NLM_F_CREATE alone', CT_NEW, 0x400, 'new'],
     ['UPDATE: CT_NEW without them', CT_NEW, 0, 'update'],
     ['DESTROY: CT_DELETE', CT_DELETE, 0, 'destroy'],
+    ['none: a dump/GET reply (NLM_F_MULTI) is an entry, not an event', CT_NEW, 0x2, undefined],
   ])('event kind %s', (_name, type, flags, event) => {
     const f = only<Flow>(decodeDatagram(ctmsg({ type, flags }, A.AF_INET, be32(A.CTA_ID, 1))));
     expect(f.event).toBe(event);
