@@ -9,7 +9,7 @@ import type { Ctx0103 } from '../decoder';
 import {
   formatCountText, formatCpuStatsText, formatExpectStatsText, formatExpectText, formatFlowText,
   formatExpectXml, formatFlowXml, formatMessageJson, formatOperationFailed, formatSummary,
-  flowEventPrefix, expectEventPrefix, tryLoadLabelMap, xmlDocumentHeader, xmlDocumentFooter,
+  tryLoadLabelMap, xmlDocumentHeader, xmlDocumentFooter,
   type SummaryCommand, type LabelMap,
 } from '../format';
 import type { CliArgs } from './args';
