@@ -95,6 +95,20 @@ export class Decoder {
     this.started = false;
   }
 
+  /**
+   * Take a batch that another writer (the socket host) put straight into the
+   * arena and descriptor table: datagrams 0..n-1. Forgets the previous batch;
+   * push() refuses to mix in until reset().
+   */
+  adoptBatch(n: number): void {
+    if (!Number.isInteger(n) || n < 0 || n > L.DESC_MAX) {
+      throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', `batch size must be an integer in 0..${L.DESC_MAX}, not ${n}`);
+    }
+    this.ndgrams = n;
+    this.fill = L.ARENA_SIZE;
+    this.started = false;
+  }
+
   /** Bytes still free in the arena. */
   get arenaFree(): number {
     return L.ARENA_SIZE - this.fill;

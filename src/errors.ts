@@ -18,6 +18,8 @@ export type ConntrackErrorCode =
   | 'ERR_CT_KERNEL'
   /** A dump raced with table changes (NLM_F_DUMP_INTR) and was not retried. */
   | 'ERR_CT_DUMP_INTERRUPTED'
+  /** The kernel did not complete a reply in time (errno ETIMEDOUT). */
+  | 'ERR_CT_TIMEOUT'
   /** The socket or decoder was closed while the operation was pending. */
   | 'ERR_CT_CLOSED'
   /** The native host addon could not be loaded or a socket call failed. */

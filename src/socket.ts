@@ -1,0 +1,383 @@
+// One NETLINK_NETFILTER socket paired with one Decoder. The native host
+// receives straight into the decoder's WASM arena (one copy: kernel -> arena)
+// and calls back once per batch; this class tells the decoder how many
+// datagrams arrived and either completes a pending request or hands the batch
+// to a listener. Requests and event listening use separate sockets, as
+// conntrack-tools does: a listener sees every message, a request only the
+// replies to its own sequence number.
+import { ConntrackError } from './errors';
+import { Decoder, type DecoderOptions } from './decoder';
+import * as A from './generated/attrs';
+import * as L from './generated/layout';
+import { loadHost, native, toConntrackError, type NativeSocket, type NativeSystemError, type RcvBufResult } from './host';
+import type { Message, NetlinkError } from './types';
+import { constants as osConstants, endianness } from 'os';
+
+export interface SocketOptions {
+  /** Network namespace: a name (/var/run/netns/NAME, as `ip netns` makes) or a path such as /proc/PID/ns/net. */
+  netns?: string;
+  /** Receive buffer in bytes. SO_RCVBUFFORCE is tried first; without CAP_NET_ADMIN it falls back to SO_RCVBUF (capped by net.core.rmem_max) with a warning. */
+  rcvBuf?: number;
+  /** Multicast groups to join (NFNLGRP_CONNTRACK_NEW 1, _UPDATE 2, _DESTROY 3, NFNLGRP_CONNTRACK_EXP_* 4..6). */
+  groups?: number[];
+  /** NETLINK_EXT_ACK: kernel errors carry an explanation (default true). */
+  extAck?: boolean;
+  /** Datagrams received per wake-up of the event loop (default 256, at most DESC_MAX). */
+  maxPerWake?: number;
+  /** Options of the decoder this socket owns. */
+  decoder?: DecoderOptions;
+}
+
+export interface RequestOptions {
+  /** Milliseconds to wait for the end of the reply (default 5000). */
+  timeout?: number;
+}
+
+/** What a listener learns about each batch besides the datagrams themselves. */
+export interface ListenBatch {
+  /** Datagrams in the decoder's batch. */
+  count: number;
+  /** The kernel dropped messages before this batch (ENOBUFS): events were lost; take a dump to resync. */
+  enobufs: boolean;
+  /** Some datagram was cut (MSG_TRUNC); its messages decode as ERR_CT_DECODE. */
+  truncated: boolean;
+}
+
+/**
+ * Called once per batch with the decoder holding it. Read it before returning
+ * (decodeNext()/record(i) for flyweight views, or messages()): the next batch
+ * overwrites the arena.
+ */
+export type ListenHandler = (decoder: Decoder, batch: ListenBatch) => void;
+
+const DEFAULT_MAX_PER_WAKE = 256;
+const DEFAULT_TIMEOUT_MS = 5000;
+const HOST_LITTLE_ENDIAN = endianness() === 'LE';
+
+interface PendingRequest {
+  seq: number;
+  messages: Message[];
+  interrupted: boolean; // some reply carried NLM_F_DUMP_INTR
+  timer: NodeJS.Timeout;
+  resolve(messages: Message[]): void;
+  reject(err: unknown): void;
+}
+
+interface Listener {
+  onBatch: ListenHandler;
+  onError?: (err: unknown) => void;
+}
+
+
+/** Map a kernel NLMSG_ERROR to the library's error codes. */
+export function kernelError(m: NetlinkError): ConntrackError {
+  const e = osConstants.errno;
+  const ext = m.extAckMessage !== undefined ? ` (${m.extAckMessage})` : '';
+  const details = { errno: m.errno, ...(m.extAckMessage !== undefined ? { extAck: m.extAckMessage } : {}) };
+  switch (m.errno) {
+    case e.ENOENT:
+      return new ConntrackError('ERR_CT_NOT_FOUND', `no such conntrack entry (ENOENT)${ext}`, details);
+    case e.EEXIST:
+      return new ConntrackError('ERR_CT_EXISTS', `the entry already exists (EEXIST)${ext}`, details);
+    case e.EPERM:
+    case e.EACCES:
+      return new ConntrackError('ERR_CT_PERMISSION', `the kernel refused the request: needs CAP_NET_ADMIN in the socket's network namespace (run as root)${ext}`, details);
+    default:
+      return new ConntrackError('ERR_CT_KERNEL', `the kernel rejected the request with errno ${m.errno}${ext}`, details);
+  }
+}
+
+function isPositiveInt(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n > 0;
+}
+
+export class NetlinkSocket {
+  /** The decoder whose arena this socket receives into. */
+  readonly decoder: Decoder;
+  private readonly sock: NativeSocket;
+  private readonly maxPerWake: number;
+  private readonly port: number;
+  private started = false; // native start() called
+  private polling = false; // started and not paused
+  private userPaused = false;
+  private pending: PendingRequest | undefined;
+  private listener: Listener | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private seq = 0;
+
+  private constructor(sock: NativeSocket, decoder: Decoder, maxPerWake: number) {
+    this.sock = sock;
+    this.decoder = decoder;
+    this.maxPerWake = maxPerWake;
+    this.port = sock.portId;
+  }
+
+  /**
+   * Open a socket (in `netns` if given), bind it (the kernel picks the port
+   * id), enable NETLINK_EXT_ACK, size the receive buffer, join `groups`, and
+   * point the host at the decoder's receive arena.
+   */
+  static open(opts: SocketOptions = {}): NetlinkSocket {
+    if (opts.netns !== undefined && (typeof opts.netns !== 'string' || opts.netns === '')) {
+      throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'netns must be a non-empty name or path');
+    }
+    if (opts.rcvBuf !== undefined && !isPositiveInt(opts.rcvBuf)) {
+      throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'rcvBuf must be a positive integer (bytes)');
+    }
+    const maxPerWake = opts.maxPerWake ?? DEFAULT_MAX_PER_WAKE;
+    if (!isPositiveInt(maxPerWake) || maxPerWake > L.DESC_MAX) {
+      throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', `maxPerWake must be an integer in 1..${L.DESC_MAX}`);
+    }
+    const host = loadHost();
+    const decoder = new Decoder(opts.decoder);
+    const where = opts.netns !== undefined ? ` in network namespace ${opts.netns}` : '';
+    const sock = native(() => new host.NetlinkSocket(opts.netns !== undefined ? { netns: opts.netns } : {}), `opening a NETLINK_NETFILTER socket${where}`);
+    try {
+      native(() => {
+        sock.bind(0);
+        if (opts.extAck !== false) sock.setExtAck(true);
+        for (const g of opts.groups ?? []) sock.addMembership(g);
+        sock.attachArena(decoder.core.memory.buffer, L.ARENA, L.ARENA_SIZE, L.DESC, L.DESC_MAX);
+      }, `setting up the socket${where}`);
+      const s = new NetlinkSocket(sock, decoder, maxPerWake);
+      if (opts.rcvBuf !== undefined) s.setRcvBuf(opts.rcvBuf);
+      return s;
+    } catch (e) {
+      sock.close();
+      throw e;
+    }
+  }
+
+  /** The port id (sockaddr_nl.nl_pid) the kernel assigned to this socket. */
+  get portId(): number {
+    return this.port;
+  }
+
+  get closed(): boolean {
+    return this.sock.closed;
+  }
+
+  /** The native socket, for options this wrapper does not cover. */
+  get native(): NativeSocket {
+    return this.sock;
+  }
+
+  /** A fresh nlmsg_seq for the next request on this socket. */
+  nextSeq(): number {
+    this.seq = (this.seq + 1) >>> 0 || 1;
+    return this.seq;
+  }
+
+  /**
+   * Set the receive buffer. With `force` (default) SO_RCVBUFFORCE is tried;
+   * without CAP_NET_ADMIN it falls back to SO_RCVBUF and emits a warning.
+   */
+  setRcvBuf(bytes: number, force = true): RcvBufResult {
+    const r = native(() => this.sock.setRcvBuf(bytes, force), 'setting the receive buffer');
+    if (r.forceDenied) {
+      process.emitWarning(
+        `SO_RCVBUFFORCE not permitted (needs CAP_NET_ADMIN); used SO_RCVBUF instead, capped by net.core.rmem_max: ${r.size} bytes instead of ${bytes * 2}. Events may be lost (ENOBUFS) under load.`,
+        { type: 'ConntrackWarning', code: 'CT_RCVBUF_CAPPED' },
+      );
+    }
+    return r;
+  }
+
+  /** NETLINK_ADD_MEMBERSHIP (NFNLGRP_*). */
+  joinGroup(group: number): void {
+    native(() => this.sock.addMembership(group), `joining multicast group ${group}`);
+  }
+
+  /** NETLINK_DROP_MEMBERSHIP. */
+  leaveGroup(group: number): void {
+    native(() => this.sock.dropMembership(group), `leaving multicast group ${group}`);
+  }
+
+  /** Send one request (or several concatenated) to the kernel; returns bytes sent. */
+  send(bytes: Uint8Array): number {
+    if (this.sock.closed) throw new ConntrackError('ERR_CT_CLOSED', 'the socket is closed');
+    return native(() => this.sock.send(bytes), 'sending a request');
+  }
+
+  /**
+   * Send a request and collect the decoded replies until NLMSG_DONE (dumps)
+   * or the NLMSG_ERROR / ACK answering it. Replies to other sequence numbers
+   * or ports (stale, from a request that timed out) are dropped by the
+   * decoder. The request must ask for an answer: NLM_F_DUMP or NLM_F_ACK.
+   * Requests on one socket run one after another. The kernel runs one dump
+   * per socket at a time: after a dump timed out, its rest is still pending
+   * and a new dump on the same socket gets EBUSY (ERR_CT_KERNEL); close the
+   * socket and open another.
+   *
+   * Rejects with ERR_CT_NOT_FOUND / ERR_CT_EXISTS / ERR_CT_PERMISSION /
+   * ERR_CT_KERNEL for kernel errors, ERR_CT_DUMP_INTERRUPTED when the dump
+   * raced with table changes, ERR_CT_DECODE, ERR_CT_CLOSED, or ERR_CT_SYSTEM
+   * (ETIMEDOUT after `timeout`, ENOBUFS when replies were lost).
+   */
+  request(bytes: Uint8Array, seq?: number, opts: RequestOptions = {}): Promise<Message[]> {
+    const run = (): Promise<Message[]> => this.runRequest(bytes, seq, opts);
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * Deliver every batch to `onBatch` (event listening; join groups first).
+   * Errors go to `onError`, or are thrown from the event loop when none is given.
+   */
+  listen(onBatch: ListenHandler, onError?: (err: unknown) => void): void {
+    if (this.sock.closed) throw new ConntrackError('ERR_CT_CLOSED', 'the socket is closed');
+    if (this.listener || this.pending) {
+      throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'this socket is already listening or has a request pending; use one socket per role');
+    }
+    this.listener = onError ? { onBatch, onError } : { onBatch };
+    this.decoder.expect(undefined, undefined);
+    this.updatePolling();
+  }
+
+  /** Stop reading (backpressure): datagrams queue in the kernel up to SO_RCVBUF, then are dropped (ENOBUFS). */
+  pause(): void {
+    this.userPaused = true;
+    this.updatePolling();
+  }
+
+  resume(): void {
+    this.userPaused = false;
+    this.updatePolling();
+  }
+
+  /** Close the socket; a pending request rejects with ERR_CT_CLOSED. Idempotent, safe inside a listener. */
+  close(): void {
+    this.sock.close();
+    this.polling = false;
+    this.listener = undefined;
+    if (this.pending) this.finish(new ConntrackError('ERR_CT_CLOSED', 'the socket was closed before the reply was complete'));
+  }
+
+  // --- internals -----------------------------------------------------------
+
+  private runRequest(bytes: Uint8Array, seqArg: number | undefined, opts: RequestOptions): Promise<Message[]> {
+    return new Promise<Message[]>((resolve, reject) => {
+      if (this.sock.closed) return reject(new ConntrackError('ERR_CT_CLOSED', 'the socket is closed'));
+      if (this.listener) return reject(new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'this socket is listening for events; send requests on another socket'));
+      const seq = this.requestSeq(bytes, seqArg);
+      if (seq instanceof ConntrackError) return reject(seq);
+      const timeout = opts.timeout ?? DEFAULT_TIMEOUT_MS;
+      if (!isPositiveInt(timeout)) return reject(new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'timeout must be a positive integer (ms)'));
+
+      const timer = setTimeout(() => {
+        this.finish(new ConntrackError('ERR_CT_TIMEOUT', `no complete reply to request seq ${seq} within ${timeout} ms`, { errno: osConstants.errno.ETIMEDOUT, syscall: 'recvmsg' }));
+      }, timeout);
+      this.pending = { seq, messages: [], interrupted: false, timer, resolve, reject };
+      this.decoder.expect(seq, this.port);
+      try {
+        this.updatePolling();
+        this.send(bytes);
+      } catch (e) {
+        this.finish(e);
+      }
+    });
+  }
+
+  // nlmsg_seq and nlmsg_flags of the request (nlmsghdr, host byte order), checked
+  // so a request that would never be answered fails at once instead of timing out.
+  private requestSeq(bytes: Uint8Array, seqArg: number | undefined): number | ConntrackError {
+    if (!(bytes instanceof Uint8Array) || bytes.length < 16) {
+      return new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'a request is a Uint8Array holding at least one nlmsghdr (16 bytes)');
+    }
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const flags = dv.getUint16(6, HOST_LITTLE_ENDIAN);
+    const seq = dv.getUint32(8, HOST_LITTLE_ENDIAN);
+    if (seqArg !== undefined && seqArg >>> 0 !== seq) {
+      return new ConntrackError('ERR_CT_INVALID_ARGUMENT', `seq ${seqArg} does not match the request's nlmsg_seq ${seq}`);
+    }
+    if ((flags & A.NLM_F_ACK) === 0 && (flags & A.NLM_F_DUMP) !== A.NLM_F_DUMP) {
+      return new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'the request has neither NLM_F_DUMP nor NLM_F_ACK: the kernel would not say when it is done');
+    }
+    return seq;
+  }
+
+  // Poll while someone waits for data, so an idle socket does not keep the
+  // process alive and does not read what nobody will look at.
+  private updatePolling(): void {
+    if (this.sock.closed) return;
+    const want = (this.pending !== undefined || this.listener !== undefined) && !this.userPaused;
+    if (want === this.polling) return;
+    if (want && !this.started) {
+      native(() => this.sock.start((err, count, flags) => this.onBatch(err, count, flags), this.maxPerWake), 'polling the socket');
+      this.started = true;
+    } else if (want) {
+      native(() => this.sock.resume(), 'polling the socket');
+    } else {
+      this.sock.pause();
+    }
+    this.polling = want;
+  }
+
+  private onBatch(err: NativeSystemError | null, count: number, flags: number): void {
+    this.decoder.adoptBatch(count);
+    const host = loadHost();
+    const info: ListenBatch = {
+      count,
+      enobufs: (flags & host.BATCH_ENOBUFS) !== 0,
+      truncated: (flags & host.BATCH_TRUNC) !== 0,
+    };
+    // The native side pauses itself after an error (ENOBUFS is a flag, not an error).
+    if (err) this.polling = false;
+    if (this.pending) this.onReply(err, info);
+    else if (this.listener) this.onEvents(this.listener, err, info);
+  }
+
+  private onReply(err: NativeSystemError | null, info: ListenBatch): void {
+    const p = this.pending as PendingRequest;
+    if (info.enobufs) {
+      return this.finish(new ConntrackError('ERR_CT_SYSTEM', 'replies were lost: the receive buffer overflowed (ENOBUFS); raise rcvBuf', { errno: osConstants.errno.ENOBUFS, syscall: 'recvmsg' }));
+    }
+    let messages: Message[];
+    try {
+      messages = this.decoder.messages();
+    } catch (e) {
+      return this.finish(e);
+    }
+    for (const m of messages) {
+      if ((m.nlFlags & A.NLM_F_DUMP_INTR) !== 0) p.interrupted = true;
+      if (m.kind === 'done') return this.complete(p);
+      if (m.kind === 'error') {
+        if (m.errno !== 0) return this.finish(kernelError(m));
+        return this.complete(p);
+      }
+      p.messages.push(m);
+    }
+    if (err) this.finish(toConntrackError(err, 'receiving the reply'));
+  }
+
+  private complete(p: PendingRequest): void {
+    if (p.interrupted) {
+      this.finish(new ConntrackError('ERR_CT_DUMP_INTERRUPTED', 'the dump raced with table changes (NLM_F_DUMP_INTR); retry it'));
+    } else {
+      this.finish(undefined, p.messages);
+    }
+  }
+
+  // Settle the pending request (error, or messages) and stop polling if idle.
+  private finish(err: unknown, messages?: Message[]): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    clearTimeout(p.timer);
+    if (err !== undefined) p.reject(err);
+    else p.resolve(messages ?? []);
+    this.updatePolling();
+  }
+
+  private onEvents(l: Listener, err: NativeSystemError | null, info: ListenBatch): void {
+    if (info.count > 0 || info.enobufs) {
+      l.onBatch(this.decoder, info);
+    }
+    if (err) {
+      const e = toConntrackError(err, 'receiving events');
+      if (l.onError) l.onError(e);
+      else throw e;
+    }
+  }
+}
