@@ -8,6 +8,7 @@
 export * from './types';
 export { ConntrackError, isConntrackError, type ConntrackErrorCode, type ConntrackErrorDetails } from './errors';
 export { Decoder, decodeDatagram, type DecoderOptions, type DecoderCounters, type Ctx0103 } from './decoder';
+export { Conntrack, type OpenOptions, type DumpOptions, type Table } from './conntrack';
 export { RecordView } from './record';
 export { FlowView, TupleView, CountersView } from './view';
 export { toMessage } from './materialize';

@@ -11,6 +11,8 @@ import * as A from './generated/attrs';
 import * as L from './generated/layout';
 import { loadHost, native, toConntrackError, type NativeSocket, type NativeSystemError, type RcvBufResult } from './host';
 import type { Message, NetlinkError } from './types';
+import type { RecordView } from './record';
+import { decodeError, toMessage } from './materialize';
 import { constants as osConstants, endianness } from 'os';
 
 export interface SocketOptions {
@@ -29,7 +31,7 @@ export interface SocketOptions {
 }
 
 export interface RequestOptions {
-  /** Milliseconds to wait for the end of the reply (default 5000). */
+  /** Milliseconds without any reply datagram before giving up (default 5000); paused time does not count. */
   timeout?: number;
 }
 
@@ -54,9 +56,14 @@ const DEFAULT_MAX_PER_WAKE = 256;
 const DEFAULT_TIMEOUT_MS = 5000;
 const HOST_LITTLE_ENDIAN = endianness() === 'LE';
 
+/** Receives each reply record of a streamed request (valid only during the call). */
+export type ReplyRecordHandler = (rec: RecordView) => void;
+
 interface PendingRequest {
   seq: number;
   messages: Message[];
+  /** Streaming: records go here instead of into `messages`. */
+  onRecord?: ReplyRecordHandler;
   interrupted: boolean; // some reply carried NLM_F_DUMP_INTR
   timer: NodeJS.Timeout;
   resolve(messages: Message[]): void;
@@ -222,6 +229,20 @@ export class NetlinkSocket {
   }
 
   /**
+   * Like request(), but streaming: every reply record (not NLMSG_DONE or the
+   * ACK) is handed to `onRecord` through the decoder's reused view as it
+   * arrives, and nothing is collected. The promise settles at the end of the
+   * reply, with the same errors as request(). A throw from `onRecord` ends
+   * the request with that error. Use pause()/resume() for backpressure.
+   */
+  requestRecords(bytes: Uint8Array, onRecord: ReplyRecordHandler, opts: RequestOptions = {}): Promise<void> {
+    const run = (): Promise<void> => this.runRequest(bytes, undefined, opts, onRecord).then(() => undefined);
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
    * Deliver every batch to `onBatch` (event listening; join groups first).
    * Errors go to `onError`, or are thrown from the event loop when none is given.
    */
@@ -256,7 +277,7 @@ export class NetlinkSocket {
 
   // --- internals -----------------------------------------------------------
 
-  private runRequest(bytes: Uint8Array, seqArg: number | undefined, opts: RequestOptions): Promise<Message[]> {
+  private runRequest(bytes: Uint8Array, seqArg: number | undefined, opts: RequestOptions, onRecord?: ReplyRecordHandler): Promise<Message[]> {
     return new Promise<Message[]>((resolve, reject) => {
       if (this.sock.closed) return reject(new ConntrackError('ERR_CT_CLOSED', 'the socket is closed'));
       if (this.listener) return reject(new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'this socket is listening for events; send requests on another socket'));
@@ -265,10 +286,17 @@ export class NetlinkSocket {
       const timeout = opts.timeout ?? DEFAULT_TIMEOUT_MS;
       if (!isPositiveInt(timeout)) return reject(new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'timeout must be a positive integer (ms)'));
 
+      // An inactivity timeout: re-armed by every batch of the reply, and held
+      // while the caller has paused the socket (a slow consumer is not a dead kernel).
       const timer = setTimeout(() => {
+        if (this.userPaused) {
+          timer.refresh();
+          return;
+        }
         this.finish(new ConntrackError('ERR_CT_TIMEOUT', `no complete reply to request seq ${seq} within ${timeout} ms`, { errno: osConstants.errno.ETIMEDOUT, syscall: 'recvmsg' }));
       }, timeout);
       this.pending = { seq, messages: [], interrupted: false, timer, resolve, reject };
+      if (onRecord) this.pending.onRecord = onRecord;
       this.decoder.expect(seq, this.port);
       try {
         this.updatePolling();
@@ -330,23 +358,34 @@ export class NetlinkSocket {
 
   private onReply(err: NativeSystemError | null, info: ListenBatch): void {
     const p = this.pending as PendingRequest;
+    p.timer.refresh();
     if (info.enobufs) {
       return this.finish(new ConntrackError('ERR_CT_SYSTEM', 'replies were lost: the receive buffer overflowed (ENOBUFS); raise rcvBuf', { errno: osConstants.errno.ENOBUFS, syscall: 'recvmsg' }));
     }
-    let messages: Message[];
-    try {
-      messages = this.decoder.messages();
-    } catch (e) {
-      return this.finish(e);
-    }
-    for (const m of messages) {
-      if ((m.nlFlags & A.NLM_F_DUMP_INTR) !== 0) p.interrupted = true;
-      if (m.kind === 'done') return this.complete(p);
-      if (m.kind === 'error') {
-        if (m.errno !== 0) return this.finish(kernelError(m));
-        return this.complete(p);
+    // Walk the records in place: only what the caller keeps is materialized.
+    const d = this.decoder;
+    for (let n = d.decodeNext(); n > 0; n = d.decodeNext()) {
+      for (let i = 0; i < n; i++) {
+        const r = d.record(i);
+        const kind = r.kind;
+        if (kind === L.KIND_BAD) return this.finish(decodeError(r));
+        if ((r.nlFlags & A.NLM_F_DUMP_INTR) !== 0) p.interrupted = true;
+        if (kind === L.KIND_DONE) return this.complete(p);
+        if (kind === L.KIND_ERROR) {
+          const m = toMessage(r) as NetlinkError;
+          if (m.errno !== 0) return this.finish(kernelError(m));
+          return this.complete(p);
+        }
+        if (p.onRecord) {
+          try {
+            p.onRecord(r);
+          } catch (e) {
+            return this.finish(e);
+          }
+        } else {
+          p.messages.push(toMessage(r));
+        }
       }
-      p.messages.push(m);
     }
     if (err) this.finish(toConntrackError(err, 'receiving the reply'));
   }

@@ -40,10 +40,10 @@ describe('operation failures: exit 1 with a clear line', () => {
     expect(r.stderr).toMatch(/not a classic pcap file.*ERR_CT_CAPTURE/);
   });
 
-  test('without --replay it says plainly that live access is not available yet', async () => {
-    const r = await ctrack('-L');
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/not available in this version yet; use --replay/);
+  test('-G against the kernel says plainly that it is not available yet (no kernel access made)', async () => {
+    const r = await ctrack('-G', '-p', 'tcp');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   test('-E over a capture without events shows nothing and exits 1 like conntrack', async () => {

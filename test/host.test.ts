@@ -232,16 +232,20 @@ describe('requests', () => {
   test('a request nobody answers is refused; a timeout rejects and later replies are dropped as stale', async () => {
     await expect(sock.request(ctmsg({ type: CT_GET, flags: A.NLM_F_REQUEST, seq: 7 }, A.AF_INET))).rejects.toMatchObject({ code: 'ERR_CT_INVALID_ARGUMENT' });
     await expect(sock.request(dumpRequest(5), 6)).rejects.toMatchObject({ code: 'ERR_CT_INVALID_ARGUMENT' });
-    // Not reading (pause) makes the timeout certain; the reply waits in the
-    // socket and reaches the decoder with the next request, which drops it.
+    // Not reading makes the timeout certain: the native poll is paused behind
+    // the wrapper's back, as if the kernel were silent (the wrapper's own
+    // pause() holds the timer: a slow consumer is not a dead kernel). The
+    // reply waits in the socket and reaches the decoder with the next
+    // request, which drops it as stale.
     // (A GET, not a dump: the kernel runs one dump per socket at a time, and
     // a dump nobody reads stays open, so a new one would get EBUSY.)
     const stale = sock.nextSeq();
-    sock.pause();
     const late = sock.request(ctmsg({ type: CT_GET, flags: A.NLM_F_REQUEST | A.NLM_F_ACK, seq: stale }, A.AF_INET,
       origTuple('10.0.0.1', '10.0.0.2', 6, 1000, 80)), stale, { timeout: 20 });
+    // the request is sent from a microtask; pause before the event loop polls
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    sock.native.pause();
     await expect(late).rejects.toMatchObject({ code: 'ERR_CT_TIMEOUT', errno: os.constants.errno.ETIMEDOUT });
-    sock.resume();
     const before = sock.decoder.counters().stale;
     const got = flows(await sock.request(dumpRequest(sock.nextSeq())));
     expect(got).toHaveLength(254);

@@ -17,6 +17,7 @@ process.env.TZ = 'UTC'; // -o ktimestamp prints ctime() in the local zone; the o
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { ctrack } from './helpers/cli';
+import { expectSameDump } from './helpers/compare';
 
 const FIX = path.join(__dirname, 'fixtures');
 const LABELS = path.join(FIX, 'connlabel.conf');
@@ -47,39 +48,6 @@ function argsOf(command: string, pcap: string): string[] {
     keep.push(argv[i]);
   }
   return [...keep, '--replay', pcap, '--labels-file', LABELS];
-}
-
-// Each field that may drift: how to find it, and the allowed (ours - oracle) range.
-const DRIFT: { re: RegExp; min: number; max: number }[] = [
-  { re: /^((?:ipv[46]\s+\d+\s+)?\S+\s+\d+ )(\d+)( )/, min: 0, max: 2 }, // timeout column
-  { re: /(<timeout>)(\d+)(<\/timeout>)/, min: 0, max: 2 },
-  { re: /( delta-time=)(\d+)( )/, min: -2, max: 0 },
-  { re: /(<deltatime>)(\d+)(<\/deltatime>)/, min: -2, max: 0 },
-  { re: /( use=)(\d+)( |$)/, min: -1, max: 1 },
-  { re: /(<use>)(\d+)(<\/use>)/, min: -1, max: 1 },
-];
-
-/** Compare dump lines field by field; only the DRIFT fields may differ, within range. */
-function expectSameDump(ours: string, theirs: string): void {
-  const a = ours.split('\n');
-  const b = theirs.split('\n');
-  expect(a).toHaveLength(b.length);
-  for (let i = 0; i < a.length; i++) {
-    let x = a[i];
-    let y = b[i];
-    for (const d of DRIFT) {
-      const mx = d.re.exec(x);
-      const my = d.re.exec(y);
-      expect(!!mx).toBe(!!my);
-      if (!mx || !my) continue;
-      const diff = Number(mx[2]) - Number(my[2]);
-      expect(diff).toBeGreaterThanOrEqual(d.min);
-      expect(diff).toBeLessThanOrEqual(d.max);
-      x = x.replace(d.re, '$1#$3');
-      y = y.replace(d.re, '$1#$3');
-    }
-    expect(x).toBe(y);
-  }
 }
 
 const PREFIX = /^\[(\d+)\.(\d+)\]\t(.*)$/;

@@ -18,6 +18,8 @@ export interface CliArgs {
   replay?: string;
   labelsFile?: string;
   netns?: string;
+  /** -f: layer 3 family filter. */
+  family?: 'ipv4' | 'ipv6';
   help?: boolean;
 }
 
@@ -45,10 +47,15 @@ const COMMAND_FLAGS: [string, CommandName, string][] = [
 ];
 
 export const HELP_EPILOG = `
-Commands take an optional table (default conntrack). Output is the same text
-conntrack-tools prints for the same messages; the summary goes to stderr.
+Commands take an optional table (default conntrack). Without --replay they
+read the kernel (root, or CAP_NET_ADMIN, is needed). Output is the same text
+conntrack-tools prints for the same table; the summary goes to stderr.
 
 Examples:
+  ctrack -L                                       list this host's table (root)
+  ctrack -L --netns blue -o extended              list the table of namespace blue
+  ctrack -E -o timestamp                          watch events until Ctrl-C
+  ctrack -S / ctrack -C                           per-CPU statistics / entry count
   ctrack -L --replay dump.pcap                    list a captured dump
   ctrack -L --replay dump.pcap -o extended,id     with layer 3 and ids
   ctrack -L --replay dump.pcap -o json            one JSON object per line
@@ -75,6 +82,7 @@ function buildProgram(): Command {
     .option('--replay <file>', 'read a pcap capture (LINKTYPE_NETLINK) instead of the kernel')
     .option('--labels-file <path>', 'connlabel.conf for -o labels', '/etc/xtables/connlabel.conf')
     .option('--netns <name>', 'network namespace (name under /var/run/netns, or a path)')
+    .option('-f, --family <family>', 'layer 3 family: ipv4 or ipv6')
     .addHelpText('after', HELP_EPILOG);
   return program;
 }
@@ -116,7 +124,12 @@ export function parseArgs(argv: string[]): CliArgs {
   if (!(TABLES_OF[command] as readonly string[]).includes(table)) {
     throw new UsageError(`unknown table '${table}' for ${given[0][0].slice(0, 2)} (valid: ${TABLES_OF[command].join(', ')})`);
   }
+  const family = o.family as string | undefined;
+  if (family !== undefined && family !== 'ipv4' && family !== 'ipv6') {
+    throw new UsageError(`unknown family '${family}' for -f (valid: ipv4, ipv6)`);
+  }
   return {
+    family: family as CliArgs['family'],
     command,
     table: table as Table,
     output: parseOutput(o.output as string | undefined),

@@ -19,7 +19,7 @@ export async function main(argv: string[], io?: Partial<RunIo>): Promise<number>
   }
   if (args.help) return 0;
   try {
-    return args.replay !== undefined ? await runReplay(args, run) : runLive(args, run);
+    return args.replay !== undefined ? await runReplay(args, run) : await runLive(args, run);
   } catch (e) {
     out.flush();
     err(errorLine(e));

@@ -5,6 +5,10 @@ import { ConntrackError } from '../errors';
 import { replayRecords } from '../replay';
 import { decodeError, toMessage } from '../materialize';
 import * as L from '../generated/layout';
+import * as A from '../generated/attrs';
+import { Conntrack } from '../conntrack';
+import { NetlinkSocket } from '../socket';
+import type { RecordView } from '../record';
 import type { Ctx0103 } from '../decoder';
 import {
   formatCountText, formatCpuStatsText, formatExpectStatsText, formatExpectText, formatFlowText,
@@ -54,12 +58,19 @@ function loadLabels(a: CliArgs, io: RunIo): LabelMap | undefined {
   return r.map;
 }
 
-/** Runs a command over a capture. Returns the exit code. */
-export async function runReplay(a: CliArgs, io: RunIo): Promise<number> {
-  const file = a.replay as string;
+/**
+ * Prints what one command shows, from any source (a capture or the kernel):
+ * `show` takes each message with its receive time, `finish` prints the
+ * footer and summary and returns the exit code.
+ */
+interface Printer {
+  show(m: Message, tsSec: number, tsUsec: number): void;
+  finish(): number;
+}
+
+function makePrinter(a: CliArgs, io: RunIo): Printer {
   const o = a.output;
   const labels = loadLabels(a, io);
-  const ctx0103: Ctx0103 = a.command === 'stats' && a.table === 'expect' ? 'exp-stats' : 'guess';
   const xml = o.has('xml');
   const json = o.has('json');
   const isEvent = a.command === 'event';
@@ -140,28 +151,121 @@ export async function runReplay(a: CliArgs, io: RunIo): Promise<number> {
     }
   }
 
-  // Flows are formatted straight from the record through the lazy FlowView:
-  // no object per entry. Everything else is rare and materialized.
-  await replayRecords(file, (rec, tsSec, tsUsec) => {
-    if (rec.kind === L.KIND_BAD) throw decodeError(rec);
-    show(rec.kind === L.KIND_FLOW ? rec.flow() : toMessage(rec), tsSec, tsUsec);
-  }, { ctx0103 });
-  if (xmlOpen) io.out.line(xmlDocumentFooter(root).replace(/\n$/, ''));
-  io.out.flush();
-  if (failed) return 1;
-  const cmd = summaryCommand(a);
-  const s = formatSummary(cmd, shown);
-  if (s === undefined) return 0;
-  io.err(s);
-  // conntrack's print_stats(): a summary of zero entries exits 1, except for listings
-  return shown === 0 && cmd !== 'list' && cmd !== 'expect-list' ? 1 : 0;
+  const finish = (): number => {
+    if (xmlOpen) io.out.line(xmlDocumentFooter(root).replace(/\n$/, ''));
+    io.out.flush();
+    if (failed) return 1;
+    const cmd = summaryCommand(a);
+    const s = formatSummary(cmd, shown);
+    if (s === undefined) return 0;
+    io.err(s);
+    // conntrack's print_stats(): a summary of zero entries exits 1, except for listings
+    return shown === 0 && cmd !== 'list' && cmd !== 'expect-list' ? 1 : 0;
+  };
+  return { show, finish };
 }
 
-/** Live kernel access arrives with the socket host; say so plainly. */
-export function runLive(_a: CliArgs, io: RunIo): number {
-  io.err('ctrack: reading the live kernel table is not available in this version yet; use --replay FILE.pcap');
-  return 1;
+/** A decoded record as the printer wants it: flows through the lazy view (no object), the rest materialized. */
+function asMessage(rec: RecordView): Message {
+  if (rec.kind === L.KIND_BAD) throw decodeError(rec);
+  return rec.kind === L.KIND_FLOW ? rec.flow() : toMessage(rec);
 }
+
+/** Runs a command over a capture. Returns the exit code. */
+export async function runReplay(a: CliArgs, io: RunIo): Promise<number> {
+  const ctx0103: Ctx0103 = a.command === 'stats' && a.table === 'expect' ? 'exp-stats' : 'guess';
+  const p = makePrinter(a, io);
+  await replayRecords(a.replay as string, (rec, tsSec, tsUsec) => p.show(asMessage(rec), tsSec, tsUsec), { ctx0103 });
+  return p.finish();
+}
+
+/** Wall clock as conntrack reads it: seconds (time()) and microseconds (gettimeofday()). */
+function wallClock(): { sec: number; usec: number } {
+  const us = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  return { sec: Math.floor(us / 1e6), usec: us % 1e6 };
+}
+
+/** Runs a command against the kernel (in --netns if given). Returns the exit code. */
+export async function runLive(a: CliArgs, io: RunIo, signals: LiveSignals = processSignals): Promise<number> {
+  if (a.command === 'event') return runEvents(a, io, signals);
+  if (a.command === 'get') {
+    io.err('ctrack: -G against the live kernel needs the request encoder, which is not in this version yet; use --replay FILE.pcap');
+    return 1;
+  }
+  const p = makePrinter(a, io);
+  const ct = await Conntrack.open({ netns: a.netns });
+  try {
+    if (a.command === 'list') {
+      const now = wallClock();
+      await ct.dumpRecords({ table: a.table, family: a.family }, (rec) => p.show(asMessage(rec), now.sec, now.usec));
+    } else if (a.command === 'stats') {
+      const now = wallClock();
+      const stats = a.table === 'expect' ? await ct.expectStats() : await ct.stats();
+      for (const s of stats) p.show(s, now.sec, now.usec);
+    } else if (a.command === 'count') {
+      const c = await ct.count();
+      io.out.line(String(a.table === 'expect' ? await expectCount(ct) : c.entries));
+    }
+  } finally {
+    ct.close();
+  }
+  return p.finish();
+}
+
+/** conntrack -C expect counts the expectation table by dumping it. */
+async function expectCount(ct: Conntrack): Promise<number> {
+  return ct.dumpRecords({ table: 'expect' }, () => undefined);
+}
+
+/** How a live listener learns it should stop (SIGINT/SIGTERM for the CLI; injectable for tests). */
+export interface LiveSignals {
+  onStop(stop: () => void): () => void;
+}
+
+const processSignals: LiveSignals = {
+  onStop(stop) {
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    return () => {
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+    };
+  },
+};
+
+/** -E: listen to the event groups until stopped, printing like conntrack -E. */
+async function runEvents(a: CliArgs, io: RunIo, signals: LiveSignals): Promise<number> {
+  const expect = a.table === 'expect';
+  const groups = expect
+    ? [A.NFNLGRP_CONNTRACK_EXP_NEW, A.NFNLGRP_CONNTRACK_EXP_UPDATE, A.NFNLGRP_CONNTRACK_EXP_DESTROY]
+    : [A.NFNLGRP_CONNTRACK_NEW, A.NFNLGRP_CONNTRACK_UPDATE, A.NFNLGRP_CONNTRACK_DESTROY];
+  const p = makePrinter(a, io);
+  // A large buffer: conntrack -E loses events from a few thousand per second on.
+  const sock = NetlinkSocket.open({ netns: a.netns, groups, rcvBuf: 32 << 20 });
+  let lost = 0;
+  await new Promise<void>((resolve, reject) => {
+    const unhook = signals.onStop(() => {
+      unhook();
+      sock.close();
+      resolve();
+    });
+    sock.listen((d, batch) => {
+      if (batch.enobufs) lost++;
+      const now = wallClock();
+      for (let n = d.decodeNext(); n > 0; n = d.decodeNext()) {
+        for (let i = 0; i < n; i++) p.show(asMessage(d.record(i)), now.sec, now.usec);
+      }
+      io.out.flush(); // events are read as they happen
+    }, (err) => {
+      unhook();
+      sock.close();
+      reject(err);
+    });
+  });
+  if (lost > 0) io.err(`ctrack: WARNING: the kernel dropped events ${lost} time(s) (ENOBUFS): the receive buffer overflowed`);
+  return p.finish();
+}
+
 
 export function errorLine(e: unknown): string {
   if (e instanceof ConntrackError) return `ctrack: ${e.message} [${e.code}]`;

@@ -1,0 +1,205 @@
+// ctrack and the Conntrack API against the real kernel, compared with the
+// real conntrack tool on the same table, in a private network namespace
+// created for this file and deleted afterwards.
+//
+// Only fields that change between two reads of a live table may differ (see
+// helpers/compare.ts): timeout, delta-time, use. Ours always reads first.
+import { spawnSync, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Netns, tool } from './helpers/netns';
+import { ctrack } from './helpers/cli';
+import { expectSameDump } from './helpers/compare';
+import { parseArgs } from '../src/cli/args';
+import { Output, runLive, type LiveSignals } from '../src/cli/run';
+import { Conntrack } from '../src/conntrack';
+import type { Flow } from '../src/types';
+
+let ns: Netns;
+
+// Real traffic on loopback inside the namespace: a TCP connection with data
+// both ways (ends in TIME_WAIT), and a UDP request/reply.
+const TRAFFIC = `
+import socket
+srv = socket.socket(); srv.bind(('127.0.0.1', 5001)); srv.listen(1)
+c = socket.create_connection(('127.0.0.1', 5001)); a, _ = srv.accept()
+c.sendall(b'hello'); a.recv(5); a.sendall(b'world'); c.recv(5); c.close(); a.close(); srv.close()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', 5002))
+v = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); v.sendto(b'q', ('127.0.0.1', 5002))
+d, addr = u.recvfrom(10); u.sendto(b'r', addr); v.recvfrom(10)
+`;
+
+// conntrack -I entries: every L4 form the kernel accepts here, marks, zones,
+// statuses, IPv6, and NAT-looking reply tuples.
+const INSERTS: string[][] = [
+  ['-p', 'tcp', '-s', '10.0.0.1', '-d', '10.0.0.2', '--sport', '1000', '--dport', '80', '-t', '500', '--state', 'ESTABLISHED', '-u', 'ASSURED,SEEN_REPLY', '-m', '7'],
+  ['-p', 'tcp', '-s', '10.0.0.1', '-d', '10.0.0.2', '--sport', '1001', '--dport', '443', '-t', '400', '--state', 'SYN_SENT'],
+  ['-p', 'udp', '-s', 'fd00::1', '-d', 'fd00::2', '--sport', '53', '--dport', '5353', '-t', '300', '-m', '0xff'],
+  ['-p', 'udp', '-s', '192.168.1.10', '-d', '8.8.8.8', '--sport', '4000', '--dport', '53', '-r', '8.8.8.8', '-q', '203.0.113.1', '--reply-port-src', '53', '--reply-port-dst', '61000', '-t', '300', '-u', 'SEEN_REPLY'],
+  ['-p', 'icmp', '-s', '10.0.0.3', '-d', '10.0.0.4', '--icmp-type', '8', '--icmp-code', '0', '--icmp-id', '77', '-t', '200'],
+  ['-p', 'icmpv6', '-s', 'fd00::3', '-d', 'fd00::4', '--icmpv6-type', '128', '--icmpv6-code', '0', '--icmpv6-id', '78', '-t', '200'],
+  ['-p', 'sctp', '-s', '10.0.0.5', '-d', '10.0.0.6', '--sport', '3868', '--dport', '3868', '-t', '300', '--state', 'ESTABLISHED', '--orig-vtag', '1', '--reply-vtag', '2'],
+  ['-p', 'tcp', '-s', '10.1.0.1', '-d', '10.1.0.2', '--sport', '2000', '--dport', '22', '-t', '500', '--state', 'ESTABLISHED', '-w', '5'],
+  // the kernel refuses both directional zones at once ("invalid parameters")
+  ['-p', 'udp', '-s', '2001:db8::1', '-d', '2001:db8:0:1::2', '--sport', '1', '--dport', '2', '-t', '300', '--orig-zone', '3'],
+  ['-p', 'udp', '-s', '10.9.0.1', '-d', '10.9.0.3', '--sport', '1', '--dport', '2', '-t', '300', '--reply-zone', '4'],
+];
+
+beforeAll(() => {
+  ns = Netns.create();
+  ns.exec(tool('python3'), ['-c', TRAFFIC]);
+  for (const args of INSERTS) ns.conntrack('-I', ...args);
+});
+
+afterAll(() => {
+  ns?.destroy();
+});
+
+/** conntrack inside the namespace: stdout, stderr and status (it exits 1 when it showed nothing). */
+function theirs(...args: string[]): { stdout: string; stderr: string; code: number } {
+  const r = spawnSync(tool('ip'), ['netns', 'exec', ns.name, tool('conntrack'), ...args], { encoding: 'utf8' });
+  return { stdout: r.stdout, stderr: r.stderr.trim(), code: r.status ?? -1 };
+}
+
+test('the namespace holds a diverse table', () => {
+  const lines = theirs('-L').stdout.trim().split('\n');
+  expect(lines.length).toBeGreaterThanOrEqual(INSERTS.length + 2);
+  for (const p of ['tcp ', 'udp ', 'icmp ', 'icmpv6 ', 'sctp ', 'zone=5', 'zone-orig=3', 'zone-reply=4', 'mark=7', 'TIME_WAIT', '[ASSURED]']) {
+    expect(lines.join('\n')).toContain(p);
+  }
+});
+
+describe.each([
+  [[]],
+  [['-o', 'extended']],
+  [['-o', 'id']],
+  [['-o', 'extended,id,ktimestamp']],
+  [['-o', 'xml']],
+  [['-f', 'ipv6', '-o', 'extended']],
+  [['-f', 'ipv4']],
+  [['dying']],
+  [['unconfirmed']],
+  [['expect']],
+])('ctrack -L %j equals conntrack -L on the same table', (extra) => {
+  test('stdout and summary', async () => {
+    const ours = await ctrack('-L', ...extra, '--netns', ns.name);
+    const ref = theirs('-L', ...extra);
+    expectSameDump(ours.stdout, ref.stdout);
+    expect(ours.stderr.trim()).toBe(ref.stderr);
+    expect(ours.code).toBe(ref.code);
+  });
+});
+
+test('ctrack -S and -C equal conntrack -S and -C', async () => {
+  for (const cmd of [['-S'], ['-C'], ['-S', 'expect'], ['-C', 'expect']]) {
+    const ours = await ctrack(...cmd, '--netns', ns.name);
+    const ref = theirs(...cmd);
+    expect(ours.stdout).toBe(ref.stdout);
+    expect(ours.code).toBe(ref.code);
+  }
+});
+
+describe('Conntrack API', () => {
+  test('list(), dump() and count() agree with conntrack -L -o id', async () => {
+    const ids = [...theirs('-L', '-o', 'id').stdout.matchAll(/ id=(\d+)$/gm)].map((m) => Number(m[1])).sort();
+    const ct = await Conntrack.open({ netns: ns.name });
+    try {
+      const listed = (await ct.list()) as Flow[];
+      expect(listed.map((f) => f.id).sort()).toEqual(ids);
+      const streamed: number[] = [];
+      for await (const f of ct.dump({ highWaterMark: 2 })) streamed.push((f as Flow).id as number);
+      expect(streamed.sort()).toEqual(ids);
+      expect((await ct.count()).entries).toBe(ids.length);
+      const v6 = (await ct.list({ family: 'ipv6' })) as Flow[];
+      expect(v6.length).toBeGreaterThan(0);
+      expect(v6.every((f) => f.family === 10 && f.orig?.l3proto === 10)).toBe(true);
+      const stats = await ct.stats();
+      expect(stats.map((s) => s.cpu)).toEqual([...Array(stats.length).keys()]);
+    } finally {
+      ct.close();
+    }
+  });
+
+  test('zeroCounters returns the counters and leaves them at zero', async () => {
+    const ct = await Conntrack.open({ netns: ns.name });
+    try {
+      const before = (await ct.list({ zeroCounters: true })) as Flow[];
+      expect(before.some((f) => (f.countersOrig?.packets ?? 0n) > 0n)).toBe(true);
+      const after = (await ct.list()) as Flow[];
+      expect(after.every((f) => f.countersOrig?.packets === 0n && f.countersReply?.packets === 0n)).toBe(true);
+    } finally {
+      ct.close();
+    }
+  });
+
+  test('a slow consumer of dump() pauses the socket without timing the request out', async () => {
+    // enough entries for a dump of several datagrams, so it is really paused mid-way
+    ns.exec('/bin/sh', ['-c', `for i in $(seq 1 300); do ${tool('conntrack')} -I -p udp -s 10.7.$((i / 250)).$((i % 250)) -d 10.8.0.1 --sport 9 --dport 9 -t 600 2>/dev/null; done`]);
+    const ct = await Conntrack.open({ netns: ns.name, timeout: 200, maxPerWake: 1 }); // one datagram per wake: paused mid-dump
+    try {
+      let n = 0;
+      for await (const f of ct.dump({ highWaterMark: 1 })) {
+        expect(f.kind).toBe('flow');
+        if (n++ === 0) await new Promise((r) => setTimeout(r, 600)); // 3x the timeout, paused
+      }
+      expect(n).toBeGreaterThan(300);
+      expect(n).toBe((await ct.count()).entries);
+    } finally {
+      ct.close();
+    }
+  });
+
+  test('a closed Conntrack rejects with ERR_CT_CLOSED', async () => {
+    const ct = await Conntrack.open({ netns: ns.name });
+    ct.close();
+    ct.close();
+    await expect(ct.list()).rejects.toMatchObject({ code: 'ERR_CT_CLOSED' });
+  });
+});
+
+test('ctrack -E prints the same lines as conntrack -E for the same events', async () => {
+  let stopOurs = (): void => undefined;
+  const signals: LiveSignals = {
+    onStop(stop) {
+      stopOurs = stop;
+      return () => undefined;
+    },
+  };
+  let out = '';
+  let err = '';
+  const ours = runLive(parseArgs(['-E', '-o', 'id', '--netns', ns.name]), {
+    out: new Output((s) => (out += s)),
+    err: (l) => (err += l + '\n'),
+  }, signals);
+  const ref = spawn(tool('ip'), ['netns', 'exec', ns.name, tool('conntrack'), '-E', '-o', 'id'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let refOut = '';
+  ref.stdout.on('data', (b) => (refOut += b));
+  await new Promise((r) => setTimeout(r, 700)); // both listening
+  // packet-caused events (nlmsg_pid 0): UDP over IPv4 and IPv6
+  ns.exec(tool('python3'), ['-c', `
+import socket
+for fam, addr in ((socket.AF_INET, '127.0.0.1'), (socket.AF_INET6, '::1')):
+    for port in (7001, 7002, 7003):
+        socket.socket(fam, socket.SOCK_DGRAM).sendto(b'x', (addr, port))
+`]);
+  await new Promise((r) => setTimeout(r, 700));
+  stopOurs();
+  ref.kill('SIGINT');
+  await new Promise((r) => ref.on('close', r));
+  expect(await ours).toBe(0);
+  const lines = (t: string) => t.split('\n').filter(Boolean).sort();
+  expect(lines(out)).toHaveLength(6);
+  expect(lines(out)).toEqual(lines(refOut));
+  expect(err.trim()).toBe('conntrack v1.4.7 (conntrack-tools): 6 flow events have been shown.');
+});
+
+test('without privileges: exit 1 and one clear line naming CAP_NET_ADMIN', () => {
+  const cli = path.join(__dirname, '..', 'dist', 'cli', 'ctrack.js');
+  if (!fs.existsSync(cli)) throw new Error('dist/ is missing: run npm run build (npm install does)');
+  const r = spawnSync(tool('ip'), ['netns', 'exec', ns.name, tool('setpriv'), '--reuid=nobody', '--regid=nogroup', '--clear-groups',
+    process.execPath, cli, '-L'], { encoding: 'utf8' });
+  expect(r.status).toBe(1);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines.at(-1)).toMatch(/CAP_NET_ADMIN.*ERR_CT_PERMISSION/);
+  expect(r.stdout).toBe('');
+});
