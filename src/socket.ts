@@ -264,6 +264,8 @@ export class NetlinkSocket {
 
   resume(): void {
     this.userPaused = false;
+    // a pending request's inactivity clock starts afresh when reading resumes
+    this.pending?.timer.refresh();
     this.updatePolling();
   }
 

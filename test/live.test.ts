@@ -135,12 +135,12 @@ describe('Conntrack API', () => {
   test('a slow consumer of dump() pauses the socket without timing the request out', async () => {
     // enough entries for a dump of several datagrams, so it is really paused mid-way
     ns.exec('/bin/sh', ['-c', `for i in $(seq 1 300); do ${tool('conntrack')} -I -p udp -s 10.7.$((i / 250)).$((i % 250)) -d 10.8.0.1 --sport 9 --dport 9 -t 600 2>/dev/null; done`]);
-    const ct = await Conntrack.open({ netns: ns.name, timeout: 200, maxPerWake: 1 }); // one datagram per wake: paused mid-dump
+    const ct = await Conntrack.open({ netns: ns.name, timeout: 500, maxPerWake: 1 }); // one datagram per wake: paused mid-dump
     try {
       let n = 0;
       for await (const f of ct.dump({ highWaterMark: 1 })) {
         expect(f.kind).toBe('flow');
-        if (n++ === 0) await new Promise((r) => setTimeout(r, 600)); // 3x the timeout, paused
+        if (n++ === 0) await new Promise((r) => setTimeout(r, 1500)); // 3x the timeout, paused
       }
       expect(n).toBeGreaterThan(300);
       expect(n).toBe((await ct.count()).entries);
