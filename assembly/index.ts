@@ -1262,3 +1262,4 @@ export function selfTestViolation(): u32 {
   gHi = 0;
   return v;
 }
+export { encodeRequest, encodeStatus } from "./encode";

@@ -280,3 +280,22 @@ export const SUB2_EXP_NAT_DIR = 1; // CTA_EXPECT_NAT_DIR
 export const SUB2_EXP_NAT_TUPLE = 2; // CTA_EXPECT_NAT_TUPLE
 export const SUB2_EXP_HELP_NAME = 4;
 export const SUB2_EXP_FN = 8;
+
+// ---------------------------------------------------------------------------
+// Request encoder (assembly/encode.ts), inside the scratch area. TS writes the
+// request into ENC_REQ (REC_* layout, same presence bits the decoder sets),
+// with strings and blobs in ENC_STR; encodeRequest() writes the netlink
+// message to ENC_OUT. ENC_END must stay <= SCRATCH + SCRATCH_SIZE.
+export const ENC_REQ = SCRATCH; // one record: the request to encode
+export const ENC_STR = ENC_REQ + REC_SIZE; // strings/blobs the request record points to
+export const ENC_STR_SIZE = 8192;
+export const ENC_OUT = ENC_STR + ENC_STR_SIZE; // the encoded message
+export const ENC_OUT_SIZE = 65536;
+export const ENC_END = ENC_OUT + ENC_OUT_SIZE;
+
+// Encoder status (encodeStatus() after encodeRequest() returned 0).
+export const ENC_OK = 0;
+export const ENC_ERR_SPACE = 1; // the message would not fit in ENC_OUT_SIZE bytes
+export const ENC_ERR_ATTR_LEN = 2; // an attribute or nest longer than nla_len can hold (65535)
+export const ENC_ERR_L3 = 3; // tuple addresses present but TUP_L3 is neither AF_INET nor AF_INET6
+export const ENC_ERR_PTR = 4; // a string/blob pointer + length outside memory

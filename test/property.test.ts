@@ -39,7 +39,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
 );
 
 function apply(src: Uint8Array, muts: Mutation[]): Uint8Array {
-  let b = src.slice();
+  let b: Uint8Array = src.slice();
   for (const m of muts) {
     if (b.length === 0) break;
     const at = m.at % b.length;
