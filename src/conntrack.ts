@@ -1,9 +1,9 @@
 // The live-kernel API: one NETLINK_NETFILTER socket in a chosen network
 // namespace, requests answered through the WASM decoder.
 //
-// This slice covers reading: dumps of every table (streaming), per-CPU and
-// global statistics. Writes (create, update, delete, flush, get by tuple) come
-// with the request encoder.
+// Requests are encoded in WASM (src/encode.ts over assembly/encode.ts) from
+// the same record layout the decoder fills; the socket host sends them and
+// receives the replies straight into the decoder's arena.
 import { ConntrackError } from './errors';
 import * as A from './generated/attrs';
 import * as L from './generated/layout';
@@ -11,7 +11,10 @@ import { toMessage } from './materialize';
 import type { RecordView } from './record';
 import { NetlinkSocket } from './socket';
 import type { CpuStats, Expectation, ExpectStats, Flow, GlobalStats } from './types';
-import { endianness } from 'os';
+import {
+  CT_DELETE, CT_GET, CT_NEW, EXP_DELETE, EXP_GET, EXP_NEW, dumpRequest, encodeRequest, statsRequest,
+  type ExpectInput, type FlowInput, type TupleInput,
+} from './encode';
 
 export type Table = 'conntrack' | 'expect' | 'dying' | 'unconfirmed';
 
@@ -31,6 +34,10 @@ export interface DumpOptions {
   table?: Table;
   /** Only this address family, filtered by the kernel (nfgen_family): 'ipv4', 'ipv6' or 2 / 10. */
   family?: 'ipv4' | 'ipv6' | number;
+  /** Only entries with (mark & markMask) == mark, filtered by the kernel (CTA_MARK / CTA_MARK_MASK). */
+  mark?: number;
+  /** Mask for `mark` (default 0xffffffff). */
+  markMask?: number;
   /** Read and zero the counters atomically (IPCTNL_MSG_CT_GET_CTRZERO; conntrack table only). */
   zeroCounters?: boolean;
   /**
@@ -41,8 +48,6 @@ export interface DumpOptions {
   retries?: number;
 }
 
-const HOST_LE = endianness() === 'LE';
-
 function familyNumber(f: DumpOptions['family']): number {
   if (f === undefined) return A.AF_UNSPEC;
   if (f === 'ipv4' || f === A.AF_INET) return A.AF_INET;
@@ -50,34 +55,7 @@ function familyNumber(f: DumpOptions['family']): number {
   throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', `family must be 'ipv4' or 'ipv6', not ${String(f)}`);
 }
 
-/** nlmsg_type of the dump request for a table. */
-function dumpType(table: Table, zero: boolean): number {
-  const ct = (msg: number) => (A.NFNL_SUBSYS_CTNETLINK << 8) | msg;
-  switch (table) {
-    case 'conntrack': return ct(zero ? A.IPCTNL_MSG_CT_GET_CTRZERO : A.IPCTNL_MSG_CT_GET);
-    case 'dying': return ct(A.IPCTNL_MSG_CT_GET_DYING);
-    case 'unconfirmed': return ct(A.IPCTNL_MSG_CT_GET_UNCONFIRMED);
-    case 'expect': return (A.NFNL_SUBSYS_CTNETLINK_EXP << 8) | A.IPCTNL_MSG_EXP_GET;
-    default: throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', `unknown table '${String(table)}' (conntrack, expect, dying, unconfirmed)`);
-  }
-}
-
-/**
- * A request without attributes: nlmsghdr + nfgenmsg. (Requests with
- * attributes are encoded in WASM; these 20 bytes need no encoder.)
- */
-function bareRequest(type: number, flags: number, seq: number, family: number): Uint8Array {
-  const b = new Uint8Array(20);
-  const dv = new DataView(b.buffer);
-  dv.setUint32(0, 20, HOST_LE);
-  dv.setUint16(4, type, HOST_LE);
-  dv.setUint16(6, flags, HOST_LE);
-  dv.setUint32(8, seq, HOST_LE);
-  b[16] = family; // nfgenmsg: family, version 0, res_id 0
-  return b;
-}
-
-const DUMP = A.NLM_F_REQUEST | A.NLM_F_DUMP;
+const ACK = A.NLM_F_REQUEST | A.NLM_F_ACK;
 
 export class Conntrack {
   private constructor(
@@ -105,14 +83,14 @@ export class Conntrack {
   async dumpRecords(opts: DumpOptions, onRecord: (rec: RecordView) => void): Promise<number> {
     const table = opts.table ?? 'conntrack';
     const zero = opts.zeroCounters === true;
-    if (zero && table !== 'conntrack') throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'zeroCounters works on the conntrack table only');
-    const type = dumpType(table, zero);
-    const family = familyNumber(opts.family);
+    const req = dumpRequest(this.core, this.sock.nextSeq(), {
+      table, zero, family: familyNumber(opts.family), mark: opts.mark, markMask: opts.markMask,
+    });
     const wantKind = table === 'expect' ? L.KIND_EXPECT : L.KIND_FLOW;
     // IPCTNL_MSG_CT_GET_CTRZERO replies carry nlmsg_type 0x0103 like expectation statistics.
     this.sock.decoder.setContext0103(zero ? 'flow' : 'guess');
     let n = 0;
-    await this.sock.requestRecords(bareRequest(type, DUMP, this.sock.nextSeq(), family), (rec) => {
+    await this.sock.requestRecords(req, (rec) => {
       if (rec.kind !== wantKind) return;
       n++;
       onRecord(rec);
@@ -187,17 +165,15 @@ export class Conntrack {
 
   /** Per-CPU conntrack statistics (IPCTNL_MSG_CT_GET_STATS_CPU), one entry per CPU. */
   async stats(): Promise<CpuStats[]> {
-    const type = (A.NFNL_SUBSYS_CTNETLINK << 8) | A.IPCTNL_MSG_CT_GET_STATS_CPU;
-    const msgs = await this.sock.request(bareRequest(type, DUMP, this.sock.nextSeq(), A.AF_UNSPEC), undefined, { timeout: this.timeout });
+    const msgs = await this.sock.request(statsRequest(this.core, this.sock.nextSeq(), 'cpu'), undefined, { timeout: this.timeout });
     return msgs.filter((m): m is CpuStats => m.kind === 'stats-cpu');
   }
 
   /** Per-CPU expectation statistics (IPCTNL_MSG_EXP_GET_STATS_CPU). */
   async expectStats(): Promise<ExpectStats[]> {
-    const type = (A.NFNL_SUBSYS_CTNETLINK_EXP << 8) | A.IPCTNL_MSG_EXP_GET_STATS_CPU;
     this.sock.decoder.setContext0103('exp-stats'); // the kernel answers with nlmsg_type 0x0103
     try {
-      const msgs = await this.sock.request(bareRequest(type, DUMP, this.sock.nextSeq(), A.AF_UNSPEC), undefined, { timeout: this.timeout });
+      const msgs = await this.sock.request(statsRequest(this.core, this.sock.nextSeq(), 'expect'), undefined, { timeout: this.timeout });
       return msgs.filter((m): m is ExpectStats => m.kind === 'stats-exp');
     } finally {
       this.sock.decoder.setContext0103('guess');
@@ -206,15 +182,143 @@ export class Conntrack {
 
   /** Table size: entries and the maximum (IPCTNL_MSG_CT_GET_STATS). */
   async count(): Promise<{ entries: number; maxEntries: number }> {
-    const type = (A.NFNL_SUBSYS_CTNETLINK << 8) | A.IPCTNL_MSG_CT_GET_STATS;
-    const msgs = await this.sock.request(bareRequest(type, A.NLM_F_REQUEST | A.NLM_F_ACK, this.sock.nextSeq(), A.AF_UNSPEC), undefined, { timeout: this.timeout });
+    const msgs = await this.sock.request(statsRequest(this.core, this.sock.nextSeq(), 'global'), undefined, { timeout: this.timeout });
     const g = msgs.find((m): m is GlobalStats => m.kind === 'stats-global');
     if (!g || g.entries === undefined) throw new ConntrackError('ERR_CT_KERNEL', 'the kernel sent no CTA_STATS_GLOBAL_ENTRIES');
     return { entries: g.entries, maxEntries: g.maxEntries ?? 0 };
+  }
+
+  private get core() {
+    return this.sock.decoder.core;
+  }
+
+  /** Send one request with NLM_F_ACK and return the replies before the ACK. */
+  private async ack(type: number, flags: number, body: Parameters<typeof encodeRequest>[2], family?: number) {
+    const req = encodeRequest(this.core, { type, flags: ACK | flags, seq: this.sock.nextSeq(), family }, body);
+    return this.sock.request(req, undefined, { timeout: this.timeout });
+  }
+
+  /**
+   * Look up one entry by its original tuple (IPCTNL_MSG_CT_GET). Rejects with
+   * ERR_CT_NOT_FOUND when the kernel has none. `zone` selects the CTA_ZONE.
+   */
+  async get(orig: TupleInput, opts: { zone?: number } = {}): Promise<Flow> {
+    const msgs = await this.ack(CT_GET, 0, { kind: 'flow', flow: { orig, zone: opts.zone } });
+    const f = msgs.find((m): m is Flow => m.kind === 'flow');
+    if (!f) throw new ConntrackError('ERR_CT_NOT_FOUND', 'the kernel answered the GET without an entry');
+    return f;
+  }
+
+  /**
+   * Create an entry (IPCTNL_MSG_CT_NEW with NLM_F_CREATE|NLM_F_EXCL). Needs the
+   * original tuple and a timeout (TCP also a state). The kernel needs a reply
+   * tuple too: when you give none, the original is inverted, as conntrack -I
+   * does (addresses and ports swapped, ICMP echo request -> reply).
+   * Rejects with ERR_CT_EXISTS if the entry exists.
+   */
+  async create(flow: FlowInput): Promise<void> {
+    const full = flow.reply || !flow.orig ? flow : { ...flow, reply: invertTuple(flow.orig) };
+    await this.ack(CT_NEW, A.NLM_F_CREATE | A.NLM_F_EXCL, { kind: 'flow', flow: full });
+  }
+
+  /**
+   * Change an existing entry (IPCTNL_MSG_CT_NEW without NLM_F_CREATE). Only
+   * the fields you set are sent: a mark, timeout or label you do not mention
+   * stays as it is. Rejects with ERR_CT_NOT_FOUND when there is no such entry.
+   */
+  async update(flow: FlowInput): Promise<void> {
+    if (!flow.orig && !flow.reply) throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'update needs the entry\'s orig (or reply) tuple');
+    await this.ack(CT_NEW, 0, { kind: 'flow', flow });
+  }
+
+  /**
+   * Delete one entry (IPCTNL_MSG_CT_DELETE) given by a flow (its orig tuple,
+   * and its id when present so a recycled tuple is not hit) or a tuple.
+   */
+  async delete(target: FlowInput | TupleInput): Promise<void> {
+    const flow: FlowInput = isFlowInput(target) ? { orig: target.orig, reply: target.orig ? undefined : target.reply, id: target.id, zone: target.zone } : { orig: target };
+    await this.ack(CT_DELETE, 0, { kind: 'flow', flow });
+  }
+
+  /**
+   * Flush the table (IPCTNL_MSG_CT_DELETE without a tuple), or only the
+   * entries matching a mark/mask (filtered by the kernel), or only one family.
+   *
+   * The kernel ignores nfgen_family on a flush (Linux 6.18; `conntrack -F -f
+   * ipv6` empties the whole table), so a family flush is done as a dump of
+   * that family, which the kernel does filter, and one delete per entry (an
+   * entry that vanished meanwhile is not an error). Resolves with the number
+   * deleted for a family flush, undefined otherwise.
+   */
+  async flush(opts: { family?: 'ipv4' | 'ipv6' | number; mark?: number; markMask?: number } = {}): Promise<number | undefined> {
+    const family = familyNumber(opts.family);
+    if (family !== A.AF_UNSPEC) {
+      const flows = (await this.list({ family, mark: opts.mark, markMask: opts.markMask })) as Flow[];
+      let n = 0;
+      for (const f of flows) {
+        try {
+          await this.delete(f);
+          n++;
+        } catch (e) {
+          if (!(e instanceof ConntrackError && e.code === 'ERR_CT_NOT_FOUND')) throw e;
+        }
+      }
+      return n;
+    }
+    const body = opts.mark !== undefined ? { kind: 'filter' as const, filter: { mark: opts.mark, markMask: opts.markMask ?? 0xffffffff } } : undefined;
+    await this.ack(CT_DELETE, 0, body);
+    return undefined;
+  }
+
+  /** Look up one expectation by its tuple (IPCTNL_MSG_EXP_GET). */
+  async getExpect(tuple: TupleInput): Promise<Expectation> {
+    const msgs = await this.ack(EXP_GET, 0, { kind: 'expect', expect: { tuple } });
+    const e = msgs.find((m): m is Expectation => m.kind === 'expect');
+    if (!e) throw new ConntrackError('ERR_CT_NOT_FOUND', 'the kernel answered the GET without an expectation');
+    return e;
+  }
+
+  /** Create an expectation (IPCTNL_MSG_EXP_NEW): needs master, tuple, mask, timeout and the master's helper. */
+  async createExpect(expect: ExpectInput): Promise<void> {
+    await this.ack(EXP_NEW, A.NLM_F_CREATE | A.NLM_F_EXCL, { kind: 'expect', expect });
+  }
+
+  /** Delete one expectation by its tuple (IPCTNL_MSG_EXP_DELETE). */
+  async deleteExpect(tuple: TupleInput): Promise<void> {
+    await this.ack(EXP_DELETE, 0, { kind: 'expect', expect: { tuple } });
+  }
+
+  /** Flush the expectation table (optionally one family). */
+  async flushExpect(opts: { family?: 'ipv4' | 'ipv6' | number } = {}): Promise<void> {
+    await this.ack(EXP_DELETE, 0, undefined, familyNumber(opts.family));
   }
 
   /** Close the socket; pending requests reject with ERR_CT_CLOSED. Idempotent. */
   close(): void {
     this.sock.close();
   }
+}
+
+function isFlowInput(t: FlowInput | TupleInput): t is FlowInput {
+  return typeof t === 'object' && t !== null && ('orig' in t || 'reply' in t || 'id' in t);
+}
+
+// ICMP / ICMPv6 types whose reply has another type (the kernel's invmap in
+// nf_conntrack_proto_icmp.c / _icmpv6.c): echo, timestamp, info, address mask;
+// ICMPv6 echo and node information.
+const ICMP_INVERSE: Record<number, number> = { 8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17 };
+const ICMPV6_INVERSE: Record<number, number> = { 128: 129, 129: 128, 139: 140, 140: 139 };
+
+/** The reply direction of a tuple, as conntrack -I sets it up. */
+export function invertTuple(t: TupleInput): TupleInput {
+  const out: { -readonly [K in keyof TupleInput]: TupleInput[K] } = { ...t, src: t.dst, dst: t.src, srcPort: t.dstPort, dstPort: t.srcPort };
+  if (t.srcPort === undefined) delete out.dstPort;
+  if (t.dstPort === undefined) delete out.srcPort;
+  if (t.src === undefined) delete out.dst;
+  if (t.dst === undefined) delete out.src;
+  if (t.icmpType !== undefined) {
+    const inv = t.protoNum === 58 ? ICMPV6_INVERSE : ICMP_INVERSE;
+    out.icmpType = inv[t.icmpType] ?? t.icmpType;
+  }
+  return out;
 }

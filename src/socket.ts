@@ -90,7 +90,7 @@ export function kernelError(m: NetlinkError): ConntrackError {
     case e.EACCES:
       return new ConntrackError('ERR_CT_PERMISSION', `the kernel refused the request: needs CAP_NET_ADMIN in the socket's network namespace (run as root)${ext}`, details);
     default:
-      return new ConntrackError('ERR_CT_KERNEL', `the kernel rejected the request with errno ${m.errno}${ext}`, details);
+      return new ConntrackError('ERR_CT_KERNEL', `the kernel rejected the request with errno ${m.errno} (${errnoName(m.errno)})${ext}`, details);
   }
 }
 
@@ -421,4 +421,10 @@ export class NetlinkSocket {
       else throw e;
     }
   }
+}
+
+/** E-name of a positive errno ("EINVAL"), or "unknown". */
+function errnoName(errno: number): string {
+  for (const [name, value] of Object.entries(osConstants.errno)) if (value === errno) return name;
+  return 'unknown';
 }

@@ -1,0 +1,113 @@
+// Conntrack write operations against the real kernel, in a private network
+// namespace; every effect is read back with the real conntrack tool.
+import { Netns } from './helpers/netns';
+import { Conntrack } from '../src/conntrack';
+import { ConntrackError } from '../src/errors';
+
+let ns: Netns;
+let ct: Conntrack;
+
+beforeAll(async () => {
+  ns = Netns.create();
+  ct = await Conntrack.open({ netns: ns.name });
+});
+
+afterAll(() => {
+  ct?.close();
+  ns?.destroy();
+});
+
+/** conntrack -L lines inside the namespace. */
+function table(...args: string[]): string[] {
+  return ns.conntrack('-L', ...args).trim().split('\n').filter(Boolean);
+}
+
+function only(lines: string[], needle: string): string {
+  const hits = lines.filter((l) => l.includes(needle));
+  expect(hits).toHaveLength(1);
+  return hits[0];
+}
+
+const TCP = { src: '10.20.0.1', dst: '10.20.0.2', protoNum: 6, srcPort: 1234, dstPort: 80 };
+
+test('create: the entry appears in conntrack -L with what was asked', async () => {
+  await ct.create({
+    orig: TCP,
+    reply: { src: '10.20.0.2', dst: '10.20.0.1', protoNum: 6, srcPort: 80, dstPort: 1234 },
+    timeout: 300, mark: 42, status: 0x0e /* SEEN_REPLY|ASSURED|CONFIRMED */, tcp: { state: 3 /* ESTABLISHED */ },
+  });
+  const line = only(table(), 'sport=1234');
+  expect(line).toMatch(/^tcp +6 \d+ ESTABLISHED src=10\.20\.0\.1 dst=10\.20\.0\.2 sport=1234 dport=80 packets=0 bytes=0 src=10\.20\.0\.2 dst=10\.20\.0\.1 sport=80 dport=1234 /);
+  expect(line).toContain('[ASSURED] mark=42');
+});
+
+test('create again: ERR_CT_EXISTS', async () => {
+  await expect(ct.create({ orig: TCP, timeout: 300, tcp: { state: 3 } })).rejects.toMatchObject({ code: 'ERR_CT_EXISTS' });
+});
+
+test('get: returns the entry; a missing tuple is ERR_CT_NOT_FOUND', async () => {
+  const f = await ct.get(TCP);
+  expect(f.orig).toMatchObject(TCP);
+  expect(f.mark).toBe(42);
+  const id = only(table('-o', 'id'), 'sport=1234').match(/ id=(\d+)$/)![1];
+  expect(f.id).toBe(Number(id));
+  await expect(ct.get({ ...TCP, srcPort: 9 })).rejects.toMatchObject({ code: 'ERR_CT_NOT_FOUND' });
+});
+
+test('update sends only what is set: the mark changes, the state and status stay', async () => {
+  await ct.update({ orig: TCP, mark: 7 });
+  const line = only(table(), 'sport=1234');
+  expect(line).toContain('mark=7');
+  expect(line).toContain('ESTABLISHED');
+  expect(line).toContain('[ASSURED]');
+  // the timeout was not sent either, so it keeps counting down from 300
+  expect(Number(line.split(/ +/)[2])).toBeGreaterThan(290);
+  await expect(ct.update({ orig: { ...TCP, srcPort: 9 }, mark: 1 })).rejects.toMatchObject({ code: 'ERR_CT_NOT_FOUND' });
+});
+
+test('create without a reply tuple inverts the original, like conntrack -I (ICMP echo -> echo reply)', async () => {
+  await ct.create({ orig: { src: '10.40.0.1', dst: '10.40.0.2', protoNum: 1, icmpType: 8, icmpCode: 0, icmpId: 99 }, timeout: 60 });
+  expect(only(table(), 'id=99')).toMatch(/src=10\.40\.0\.1 dst=10\.40\.0\.2 type=8 code=0 id=99 .*src=10\.40\.0\.2 dst=10\.40\.0\.1 type=0 code=0 id=99/);
+});
+
+test('delete by tuple, and by flow (with its id)', async () => {
+  await ct.create({ orig: { src: 'fd20::1', dst: 'fd20::2', protoNum: 17, srcPort: 53, dstPort: 5353 }, timeout: 100 });
+  expect(table('-f', 'ipv6').some((l) => l.includes('sport=53 '))).toBe(true);
+  await ct.delete({ src: 'fd20::1', dst: 'fd20::2', protoNum: 17, srcPort: 53, dstPort: 5353 });
+  expect(table('-f', 'ipv6').some((l) => l.includes('sport=53 '))).toBe(false);
+
+  const f = await ct.get(TCP);
+  await ct.delete({ orig: f.orig, id: (f.id as number) + 1 }).then(
+    () => { throw new Error('a wrong id must not delete'); },
+    (e) => expect((e as ConntrackError).code).toBe('ERR_CT_NOT_FOUND'),
+  );
+  await ct.delete(f);
+  expect(table().some((l) => l.includes('sport=1234'))).toBe(false);
+  await expect(ct.delete(f)).rejects.toMatchObject({ code: 'ERR_CT_NOT_FOUND' });
+});
+
+test('flush by mark removes exactly the marked entries; flush of a family, then of everything', async () => {
+  for (let i = 1; i <= 6; i++) {
+    await ct.create({ orig: { src: `10.30.0.${i}`, dst: '10.30.1.1', protoNum: 17, srcPort: 1000 + i, dstPort: 53 }, timeout: 200, mark: i % 2 ? 0x11 : 0x20 });
+  }
+  await ct.create({ orig: { src: 'fd30::1', dst: 'fd30::2', protoNum: 17, srcPort: 1, dstPort: 2 }, timeout: 200 });
+  await ct.flush({ mark: 0x10, markMask: 0xf0 });
+  const left = table();
+  expect(left.filter((l) => l.includes('dst=10.30.1.1') && l.includes('mark=17'))).toHaveLength(0);
+  expect(left.filter((l) => l.includes('dst=10.30.1.1') && l.includes('mark=32'))).toHaveLength(3);
+  // the kernel ignores the family of a flush (conntrack -F -f ipv6 empties
+  // everything); ours deletes exactly that family
+  expect(await ct.flush({ family: 'ipv6' })).toBe(1);
+  expect(table('-f', 'ipv6')).toHaveLength(0);
+  expect(table('-f', 'ipv4').length).toBeGreaterThanOrEqual(3);
+  await ct.flush();
+  expect(table()).toHaveLength(0);
+  expect((await ct.count()).entries).toBe(0);
+});
+
+test('bad arguments fail before anything is sent', async () => {
+  await expect(ct.create({ orig: { src: '10.0.0.1', dst: 'fd00::1' }, timeout: 1 })).rejects.toMatchObject({ code: 'ERR_CT_INVALID_ARGUMENT' });
+  await expect(ct.create({ orig: { src: '10.0.0.1', dst: '10.0.0.2', srcPort: 1 }, timeout: 1 })).rejects.toMatchObject({ code: 'ERR_CT_INVALID_ARGUMENT' });
+  await expect(ct.get({ src: 'not-an-address' })).rejects.toMatchObject({ code: 'ERR_CT_INVALID_ARGUMENT' });
+  await expect(ct.create({ orig: TCP, zone: 70000 })).rejects.toMatchObject({ code: 'ERR_CT_INVALID_ARGUMENT' });
+});
