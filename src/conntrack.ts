@@ -213,11 +213,15 @@ export class Conntrack {
    * Create an entry (IPCTNL_MSG_CT_NEW with NLM_F_CREATE|NLM_F_EXCL). Needs the
    * original tuple and a timeout (TCP also a state). The kernel needs a reply
    * tuple too: when you give none, the original is inverted, as conntrack -I
-   * does (addresses and ports swapped, ICMP echo request -> reply).
+   * does (addresses and ports swapped, ICMP echo request -> reply). A given
+   * status gets IPS_CONFIRMED added (the kernel requires it on create).
    * Rejects with ERR_CT_EXISTS if the entry exists.
    */
   async create(flow: FlowInput): Promise<void> {
-    const full = flow.reply || !flow.orig ? flow : { ...flow, reply: invertTuple(flow.orig) };
+    let full = flow.reply || !flow.orig ? flow : { ...flow, reply: invertTuple(flow.orig) };
+    // The kernel answers EBUSY to a new entry whose status lacks IPS_CONFIRMED;
+    // libnetfilter_conntrack adds it silently, and so do we.
+    if (full.status !== undefined) full = { ...full, status: (full.status | (1 << A.IPS_CONFIRMED_BIT)) >>> 0 };
     await this.ack(CT_NEW, A.NLM_F_CREATE | A.NLM_F_EXCL, { kind: 'flow', flow: full });
   }
 

@@ -18,6 +18,11 @@ describe('bad arguments: exit 2 and exactly one line on stderr', () => {
     ['bad table', ['-L', 'nosuchtable', '--replay', DUMP]],
     ['table not valid for the command', ['-S', 'dying', '--replay', DUMP]],
     ['missing option value', ['-L', '--replay']],
+    ['-I without an address', ['-I', '-p', 'tcp', '-d', '10.0.0.1', '-t', '5']],
+    ['-I with a bad address', ['-I', '-p', 'tcp', '-s', '10.0.0.300', '-d', '10.0.0.1', '-t', '5']],
+    ['-I with an unknown state', ['-I', '-p', 'tcp', '-s', '10.0.0.1', '-d', '10.0.0.2', '-t', '5', '--state', 'NOPE']],
+    ['-I with ports but no port protocol', ['-I', '-p', 'icmp', '-s', '10.0.0.1', '-d', '10.0.0.2', '-t', '5', '--sport', '1']],
+    ['-I with a port out of range', ['-I', '-p', 'udp', '-s', '10.0.0.1', '-d', '10.0.0.2', '-t', '5', '--sport', '70000']],
   ])('%s', async (_name, argv) => {
     const r = await ctrack(...argv);
     expect(r.code).toBe(2);
@@ -40,10 +45,10 @@ describe('operation failures: exit 1 with a clear line', () => {
     expect(r.stderr).toMatch(/not a classic pcap file.*ERR_CT_CAPTURE/);
   });
 
-  test('-G against the kernel says plainly that it is not available yet (no kernel access made)', async () => {
-    const r = await ctrack('-G', '-p', 'tcp');
-    expect(r.code).not.toBe(0);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  test('filter flags on -L are refused plainly (exit 2) before any kernel access', async () => {
+    const r = await ctrack('-L', '-p', 'tcp');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not supported yet/);
   });
 
   test('-E over a capture without events shows nothing and exits 1 like conntrack', async () => {

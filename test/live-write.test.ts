@@ -3,6 +3,8 @@
 import { Netns } from './helpers/netns';
 import { Conntrack } from '../src/conntrack';
 import { ConntrackError } from '../src/errors';
+import { ctrack } from './helpers/cli';
+import { expectSameDump } from './helpers/compare';
 
 let ns: Netns;
 let ct: Conntrack;
@@ -110,4 +112,43 @@ test('bad arguments fail before anything is sent', async () => {
   await expect(ct.create({ orig: { src: '10.0.0.1', dst: '10.0.0.2', srcPort: 1 }, timeout: 1 })).rejects.toMatchObject({ code: 'ERR_CT_INVALID_ARGUMENT' });
   await expect(ct.get({ src: 'not-an-address' })).rejects.toMatchObject({ code: 'ERR_CT_INVALID_ARGUMENT' });
   await expect(ct.create({ orig: TCP, zone: 70000 })).rejects.toMatchObject({ code: 'ERR_CT_INVALID_ARGUMENT' });
+});
+
+describe('ctrack -I / -G / -F against conntrack', () => {
+  const ENTRY = ['-p', 'tcp', '-s', '10.50.0.1', '-d', '10.50.0.2', '--sport', '4000', '--dport', '443'];
+
+  test('-I creates what conntrack -I would (same -L line), and a duplicate fails like conntrack', async () => {
+    const ours = await ctrack('-I', ...ENTRY, '-t', '200', '--state', 'ESTABLISHED', '-u', 'SEEN_REPLY', '-m', '9', '--netns', ns.name);
+    expect(ours.code).toBe(0);
+    expect(ours.stderr).toBe('conntrack v1.4.7 (conntrack-tools): 1 flow entries have been created.\n');
+    const mine = only(table(), 'sport=4000').replace(/ \d+ ESTABLISHED/, ' T ESTABLISHED').replace(/delta-time=\d+ /, '');
+    ns.conntrack('-D', ...ENTRY);
+    ns.conntrack('-I', ...ENTRY, '-t', '200', '--state', 'ESTABLISHED', '-u', 'SEEN_REPLY');
+    ns.conntrack('-U', ...ENTRY, '-m', '9'); // conntrack 1.4.7 -I overwrites -m with the -u bits; set the mark apart
+    const theirs = only(table(), 'sport=4000').replace(/ \d+ ESTABLISHED/, ' T ESTABLISHED').replace(/delta-time=\d+ /, '');
+    expect(mine).toBe(theirs);
+    const dup = await ctrack('-I', ...ENTRY, '-t', '200', '--state', 'ESTABLISHED', '--netns', ns.name);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toBe('conntrack v1.4.7 (conntrack-tools): Operation failed: Such conntrack exists, try -U to update\n');
+  });
+
+  test('-G prints what conntrack -G prints; a missing entry fails the same way', async () => {
+    const ours = await ctrack('-G', ...ENTRY, '--netns', ns.name);
+    const ref = ns.exec('/bin/sh', ['-c', `conntrack -G ${ENTRY.join(' ')} 2>&1 1>/dev/null; conntrack -G ${ENTRY.join(' ')} 2>/dev/null`]);
+    const [refErr, ...refOut] = ref.split('\n');
+    expectSameDump(ours.stdout, refOut.join('\n'));
+    expect(ours.stderr.trim()).toBe(refErr);
+    const missing = await ctrack('-G', '-p', 'tcp', '-s', '10.50.0.1', '-d', '10.50.0.2', '--sport', '1', '--dport', '2', '--netns', ns.name);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe("conntrack v1.4.7 (conntrack-tools): Operation failed: such conntrack doesn't exist\n");
+  });
+
+  test('-I without --timeout is a usage error (exit 2); -F empties the table', async () => {
+    const bad = await ctrack('-I', ...ENTRY, '--netns', ns.name);
+    expect(bad.code).toBe(2);
+    const f = await ctrack('-F', '--netns', ns.name);
+    expect(f.code).toBe(0);
+    expect(f.stderr).toBe('conntrack v1.4.7 (conntrack-tools): connection tracking table has been emptied.\n');
+    expect(table()).toHaveLength(0);
+  });
 });

@@ -3,8 +3,10 @@
 // comma list. Bad input is a UsageError: one line on stderr, exit code 2
 // (conntrack-tools' PARAMETER_PROBLEM).
 import { Command, CommanderError, Option } from 'commander';
+import { entry as entryOf, origTuple, type EntryFlagValues } from './flags';
+import { UsageError } from './usage';
 
-export type CommandName = 'list' | 'get' | 'event' | 'stats' | 'count';
+export type CommandName = 'list' | 'get' | 'event' | 'stats' | 'count' | 'create' | 'flush';
 export type Table = 'conntrack' | 'expect' | 'dying' | 'unconfirmed';
 
 /** -o values of conntrack-tools plus json. */
@@ -20,12 +22,12 @@ export interface CliArgs {
   netns?: string;
   /** -f: layer 3 family filter. */
   family?: 'ipv4' | 'ipv6';
+  /** Entry flags (-s -d -p --sport ... -t -m -u -w --state), as given. */
+  entry: EntryFlagValues;
   help?: boolean;
 }
 
-export class UsageError extends Error {
-  readonly exitCode = 2;
-}
+export { UsageError };
 
 const TABLES: readonly Table[] = ['conntrack', 'expect', 'dying', 'unconfirmed'];
 
@@ -36,6 +38,8 @@ const TABLES_OF: Record<CommandName, readonly Table[]> = {
   event: ['conntrack', 'expect'],
   stats: ['conntrack', 'expect'],
   count: ['conntrack', 'expect'],
+  create: ['conntrack'],
+  flush: ['conntrack', 'expect'],
 };
 
 const COMMAND_FLAGS: [string, CommandName, string][] = [
@@ -44,6 +48,34 @@ const COMMAND_FLAGS: [string, CommandName, string][] = [
   ['-E, --event [table]', 'event', 'show events'],
   ['-S, --stats [table]', 'stats', 'show per-CPU statistics'],
   ['-C, --count [table]', 'count', 'show the table counter'],
+  ['-I, --create [table]', 'create', 'create an entry (needs -p, -s, -d, -t; ports or ICMP fields; --state for TCP)'],
+  ['-F, --flush [table]', 'flush', 'flush the table (with -f: only that family)'],
+];
+
+// Entry flags: [commander flags, EntryFlagValues key, help].
+const ENTRY_FLAGS: [string, keyof EntryFlagValues, string][] = [
+  ['-s, --src <ip>', 'src', 'original source address'],
+  ['-d, --dst <ip>', 'dst', 'original destination address'],
+  ['-r, --reply-src <ip>', 'replySrc', 'reply source address'],
+  ['-q, --reply-dst <ip>', 'replyDst', 'reply destination address'],
+  ['-p, --proto <proto>', 'proto', 'layer 4 protocol: tcp, udp, udplite, sctp, dccp, icmp, icmpv6, gre or a number'],
+  ['--sport <port>', 'sport', 'original source port'],
+  ['--dport <port>', 'dport', 'original destination port'],
+  ['--reply-port-src <port>', 'replyPortSrc', 'reply source port'],
+  ['--reply-port-dst <port>', 'replyPortDst', 'reply destination port'],
+  ['--icmp-type <type>', 'icmpType', 'ICMP type'],
+  ['--icmp-code <code>', 'icmpCode', 'ICMP code'],
+  ['--icmp-id <id>', 'icmpId', 'ICMP id'],
+  ['--icmpv6-type <type>', 'icmpv6Type', 'ICMPv6 type'],
+  ['--icmpv6-code <code>', 'icmpv6Code', 'ICMPv6 code'],
+  ['--icmpv6-id <id>', 'icmpv6Id', 'ICMPv6 id'],
+  ['--state <state>', 'state', 'TCP, SCTP or DCCP state (-I)'],
+  ['-t, --timeout <seconds>', 'timeout', 'timeout (-I)'],
+  ['-m, --mark <mark[/mask]>', 'mark', 'mark (-I)'],
+  ['-u, --status <flags>', 'status', 'status flags, comma separated: ASSURED, SEEN_REPLY, ... (-I)'],
+  ['-w, --zone <zone>', 'zone', 'conntrack zone'],
+  ['--orig-zone <zone>', 'origZone', 'zone of the original tuple'],
+  ['--reply-zone <zone>', 'replyZone', 'zone of the reply tuple'],
 ];
 
 export const HELP_EPILOG = `
@@ -56,6 +88,9 @@ Examples:
   ctrack -L --netns blue -o extended              list the table of namespace blue
   ctrack -E -o timestamp                          watch events until Ctrl-C
   ctrack -S / ctrack -C                           per-CPU statistics / entry count
+  ctrack -I -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 80 -t 120 --state ESTABLISHED
+  ctrack -G -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 80
+  ctrack -F -f ipv6                               delete the IPv6 entries only
   ctrack -L --replay dump.pcap                    list a captured dump
   ctrack -L --replay dump.pcap -o extended,id     with layer 3 and ids
   ctrack -L --replay dump.pcap -o json            one JSON object per line
@@ -82,7 +117,9 @@ function buildProgram(): Command {
     .option('--replay <file>', 'read a pcap capture (LINKTYPE_NETLINK) instead of the kernel')
     .option('--labels-file <path>', 'connlabel.conf for -o labels', '/etc/xtables/connlabel.conf')
     .option('--netns <name>', 'network namespace (name under /var/run/netns, or a path)')
-    .option('-f, --family <family>', 'layer 3 family: ipv4 or ipv6')
+    .option('-f, --family <family>', 'layer 3 family: ipv4 or ipv6');
+  for (const [flags, , desc] of ENTRY_FLAGS) program.option(flags, desc);
+  program
     .addHelpText('after', HELP_EPILOG);
   return program;
 }
@@ -108,7 +145,7 @@ export function parseArgs(argv: string[]): CliArgs {
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') {
-        return { command: 'list', table: 'conntrack', output: new Set(), help: true };
+        return { command: 'list', table: 'conntrack', output: new Set(), entry: {}, help: true };
       }
       throw new UsageError(e.message.replace(/^error: /, ''));
     }
@@ -128,7 +165,22 @@ export function parseArgs(argv: string[]): CliArgs {
   if (family !== undefined && family !== 'ipv4' && family !== 'ipv6') {
     throw new UsageError(`unknown family '${family}' for -f (valid: ipv4, ipv6)`);
   }
+  const entry: EntryFlagValues = {};
+  for (const [, key] of ENTRY_FLAGS) if (o[key] !== undefined) entry[key] = o[key] as string;
+  const usesEntry = command === 'create' || command === 'get';
+  if (!usesEntry && Object.keys(entry).length > 0) {
+    throw new UsageError(`filter flags (${Object.keys(entry).join(', ')}) on ${given[0][0].slice(0, 2)} are not supported yet; the filter engine is a later milestone`);
+  }
+  if (command === 'create') {
+    for (const [key, flag] of [['proto', '-p'], ['src', '-s'], ['dst', '-d'], ['timeout', '--timeout']] as const) {
+      if (entry[key] === undefined) throw new UsageError(`-I needs the \`${flag}' option`);
+    }
+  }
+  // bad values are usage errors, found before anything reaches the kernel
+  if (command === 'create') entryOf(entry);
+  if (command === 'get') origTuple(entry);
   return {
+    entry,
     family: family as CliArgs['family'],
     command,
     table: table as Table,
@@ -140,7 +192,7 @@ export function parseArgs(argv: string[]): CliArgs {
 }
 
 function optionKey(command: CommandName): string {
-  return { list: 'dump', get: 'get', event: 'event', stats: 'stats', count: 'count' }[command];
+  return { list: 'dump', get: 'get', event: 'event', stats: 'stats', count: 'count', create: 'create', flush: 'flush' }[command];
 }
 
 /** Help text, for `ctrack --help` and tests. */

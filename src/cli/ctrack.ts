@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // ctrack: conntrack-tools compatible command line over this library.
 import { parseArgs, UsageError } from './args';
+import { ConntrackError } from '../errors';
 import { errorLine, Output, runLive, runReplay, type RunIo } from './run';
 
 export async function main(argv: string[], io?: Partial<RunIo>): Promise<number> {
@@ -23,7 +24,8 @@ export async function main(argv: string[], io?: Partial<RunIo>): Promise<number>
   } catch (e) {
     out.flush();
     err(errorLine(e));
-    return 1;
+    // a value the encoder refused is a bad argument, like conntrack's PARAMETER_PROBLEM
+    return e instanceof ConntrackError && e.code === 'ERR_CT_INVALID_ARGUMENT' ? 2 : 1;
   }
 }
 

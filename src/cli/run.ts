@@ -7,6 +7,7 @@ import { decodeError, toMessage } from '../materialize';
 import * as L from '../generated/layout';
 import * as A from '../generated/attrs';
 import { Conntrack } from '../conntrack';
+import { entry, origTuple } from './flags';
 import { NetlinkSocket } from '../socket';
 import type { RecordView } from '../record';
 import type { Ctx0103 } from '../decoder';
@@ -48,6 +49,8 @@ function summaryCommand(a: CliArgs): SummaryCommand {
     case 'event': return expect ? 'expect-event' : 'event';
     case 'stats': return expect ? 'expect-stats' : 'stats';
     case 'count': return expect ? 'expect-count' : 'count';
+    case 'create': return expect ? 'expect-create' : 'create';
+    case 'flush': return expect ? 'expect-flush' : 'flush';
   }
 }
 
@@ -148,6 +151,7 @@ function makePrinter(a: CliArgs, io: RunIo): Printer {
       case 'event': return wantExpect ? m.kind === 'expect' && !!m.event : m.kind === 'flow' && !!m.event;
       case 'stats': return wantExpect ? m.kind === 'stats-exp' : m.kind === 'stats-cpu';
       case 'count': return m.kind === 'stats-global';
+      default: return false;
     }
   }
 
@@ -188,10 +192,7 @@ function wallClock(): { sec: number; usec: number } {
 /** Runs a command against the kernel (in --netns if given). Returns the exit code. */
 export async function runLive(a: CliArgs, io: RunIo, signals: LiveSignals = processSignals): Promise<number> {
   if (a.command === 'event') return runEvents(a, io, signals);
-  if (a.command === 'get') {
-    io.err('ctrack: -G against the live kernel needs the request encoder, which is not in this version yet; use --replay FILE.pcap');
-    return 1;
-  }
+  if (a.command === 'create' || a.command === 'flush' || a.command === 'get') return runWrite(a, io);
   const p = makePrinter(a, io);
   const ct = await Conntrack.open({ netns: a.netns });
   try {
@@ -210,6 +211,47 @@ export async function runLive(a: CliArgs, io: RunIo, signals: LiveSignals = proc
     ct.close();
   }
   return p.finish();
+}
+
+/**
+ * -I, -G, -F against the kernel. Kernel refusals print conntrack's
+ * "Operation failed: ..." line and exit 1, like the real tool.
+ */
+async function runWrite(a: CliArgs, io: RunIo): Promise<number> {
+  if (a.command === 'get' && a.table === 'expect') {
+    io.err('ctrack: -G expect is not supported yet');
+    return 1;
+  }
+  const ct = await Conntrack.open({ netns: a.netns });
+  const cmd = summaryCommand(a);
+  try {
+    if (a.command === 'create') {
+      await ct.create(entry(a.entry));
+      io.err(formatSummary(cmd, 1) as string);
+    } else if (a.command === 'get') {
+      const p = makePrinter(a, io);
+      const zone = a.entry.zone !== undefined ? entry(a.entry).zone : undefined;
+      const f = await ct.get(origTuple(a.entry), { zone });
+      const now = wallClock();
+      p.show(f, now.sec, now.usec);
+      return p.finish();
+    } else if (a.table === 'expect') {
+      await ct.flushExpect({ family: a.family });
+      io.err(formatSummary(cmd, 0) as string);
+    } else {
+      await ct.flush({ family: a.family });
+      io.err(formatSummary(cmd, 0) as string);
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof ConntrackError && e.errno !== undefined && ['ERR_CT_NOT_FOUND', 'ERR_CT_EXISTS', 'ERR_CT_KERNEL'].includes(e.code)) {
+      io.err(formatOperationFailed(e.errno, cmd));
+      return 1;
+    }
+    throw e;
+  } finally {
+    ct.close();
+  }
 }
 
 /** conntrack -C expect counts the expectation table by dumping it. */

@@ -1,0 +1,341 @@
+#!/usr/bin/env node
+'use strict';
+// Dump benchmark against the real kernel: one private namespace (ctb-<pid>-1)
+// grown step by step to 10k, 100k and 1M entries (bench/fill.js); at each size
+// the runs below are interleaved (round-robin, several repetitions) and each
+// one is a child process, so wall time and peak RSS (/usr/bin/time -f %M) are
+// per run:
+//   ctrack      node dist/cli/ctrack.js -L --netns NS > /dev/null
+//   api         node bench/dump.js --child api NS: Conntrack.open() + dumpRecords({}, () => {})
+//   conntrack   ip netns exec NS conntrack -L > /dev/null     (the anchor)
+//   floor-js    node bench/dump.js --child floor NS: the dump request on a
+//               NetlinkSocket, native receiveBatch() in a loop, bytes counted,
+//               no decoding, until NLMSG_DONE
+//   floor-c     ip netns exec NS bench/anchors/drain           (raw recv(), nlmsghdr walk only)
+//   ctrack-x / conntrack-x   the same with -o extended (full runs)
+//
+//   node bench/dump.js            sizes 10k, 100k, 1M; 5 reps (3 at 1M)
+//   node bench/dump.js --quick    sizes 10k, 100k; 3 reps
+//   options: --sizes 10000,50000  --reps N  --no-write (do not write bench/RESULTS-dump.md)
+//
+// Writes bench/RESULTS-dump.md (full runs and --quick; not with --sizes/--no-write).
+const { spawnSync, execFileSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const ROOT = path.join(__dirname, '..');
+const DIST = path.join(ROOT, 'dist');
+const CTRACK = path.join(DIST, 'cli', 'ctrack.js');
+const DRAIN_SRC = path.join(__dirname, 'anchors', 'drain.c');
+const DRAIN = path.join(__dirname, 'anchors', 'drain');
+const TIME = '/usr/bin/time';
+
+// ---------------------------------------------------------------------------
+// Child modes: one measured dump, printing JSON {n, bytes, seconds} on stdout.
+async function child(mode, ns) {
+  if (mode === 'api') {
+    const { Conntrack } = require(path.join(DIST, 'conntrack.js'));
+    const t0 = process.hrtime.bigint();
+    const ct = await Conntrack.open({ netns: ns });
+    const n = await ct.dumpRecords({}, () => {});
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    ct.close();
+    process.stdout.write(JSON.stringify({ n, seconds }) + '\n');
+    return;
+  }
+  if (mode === 'floor') {
+    const { NetlinkSocket } = require(path.join(DIST, 'socket.js'));
+    const { dumpRequest } = require(path.join(DIST, 'encode.js'));
+    const { loadHost } = require(path.join(DIST, 'host.js'));
+    const L = require(path.join(DIST, 'generated', 'layout.js'));
+    const host = loadHost();
+    const t0 = process.hrtime.bigint();
+    const sock = NetlinkSocket.open({ netns: ns, rcvBuf: 4 << 20 });
+    const nat = sock.native;
+    const mem = () => sock.decoder.core.memory.buffer;
+    const req = dumpRequest(sock.decoder.core, sock.nextSeq());
+    nat.send(req);
+    let bytes = 0, dgrams = 0, spins = 0, done = false;
+    while (!done) {
+      const b = nat.receiveBatch(L.DESC_MAX);
+      if (b.enobufs) throw new Error('ENOBUFS');
+      if (b.count === 0) {
+        spins++;
+        continue; // a dump never stalls for long: the kernel refills on each recvmsg
+      }
+      bytes += b.bytes;
+      dgrams += b.count;
+      // The last datagram of the batch: does it end with NLMSG_DONE (20 bytes, type 3)?
+      const dv = new DataView(mem());
+      const d = L.DESC + (b.count - 1) * host.DESC_SIZE;
+      const off = dv.getUint32(d + host.DESC_OFF, true);
+      const len = dv.getUint32(d + host.DESC_LEN, true);
+      const base = L.ARENA + off;
+      if (len >= 20 && dv.getUint32(base + len - 20, true) === 20 && dv.getUint16(base + len - 16, true) === 3) done = true;
+      // an NLMSG_ERROR datagram ends it too (type 2)
+      if (len >= 16 && dv.getUint16(base + 4, true) === 2) throw new Error('NLMSG_ERROR in reply');
+    }
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    sock.close();
+    process.stdout.write(JSON.stringify({ bytes, dgrams, spins, seconds }) + '\n');
+    return;
+  }
+  throw new Error(`unknown child mode ${mode}`);
+}
+
+// ---------------------------------------------------------------------------
+// Parent.
+
+function sh(file, args) {
+  return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function buildDrain() {
+  try {
+    if (fs.existsSync(DRAIN) && fs.statSync(DRAIN).mtimeMs >= fs.statSync(DRAIN_SRC).mtimeMs) return null;
+    execFileSync('gcc', ['-O2', '-o', DRAIN, DRAIN_SRC], { stdio: ['ignore', 'pipe', 'pipe'] });
+    return null;
+  } catch (e) {
+    return `bench/anchors/drain.c could not be built: ${(e.stderr ? e.stderr.toString() : e.message).trim().split('\n')[0]}`;
+  }
+}
+
+// One child run under /usr/bin/time: wall seconds (parent clock), peak RSS (KiB),
+// stdout (or the line count when countLines), and the inner JSON when any.
+function timed(argv, { stdoutTo = 'ignore' } = {}) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(TIME, ['-f', 'RSSKB=%M', ...argv], {
+    stdio: ['ignore', stdoutTo === 'ignore' ? 'ignore' : 'pipe', 'pipe'],
+    maxBuffer: 1 << 30,
+    encoding: 'utf8',
+  });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const m = /RSSKB=(\d+)/.exec(r.stderr ?? '');
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${(r.stderr ?? '').trim().slice(0, 500)}`);
+  let inner;
+  if (stdoutTo === 'json') inner = JSON.parse(r.stdout.trim().split('\n').pop());
+  return { wall, rssKiB: m ? Number(m[1]) : NaN, inner, stdout: r.stdout, stderr: r.stderr };
+}
+
+function variants(ns, extended, haveDrain) {
+  const v = [
+    { key: 'ctrack', label: 'ctrack -L > /dev/null', argv: [process.execPath, CTRACK, '-L', '--netns', ns] },
+    { key: 'api', label: 'API dumpRecords count-only', argv: [process.execPath, __filename, '--child', 'api', ns], json: true },
+    { key: 'conntrack', label: 'conntrack -L > /dev/null', argv: ['ip', 'netns', 'exec', ns, 'conntrack', '-L'] },
+    { key: 'floor', label: 'kernel floor (node, receiveBatch)', argv: [process.execPath, __filename, '--child', 'floor', ns], json: true },
+  ];
+  if (haveDrain) v.push({ key: 'floorc', label: 'kernel floor (C, recv)', argv: ['ip', 'netns', 'exec', ns, DRAIN], cfloor: true });
+  if (extended) {
+    v.push({ key: 'ctrackx', label: 'ctrack -L -o extended', argv: [process.execPath, CTRACK, '-L', '-o', 'extended', '--netns', ns] });
+    v.push({ key: 'conntrackx', label: 'conntrack -L -o extended', argv: ['ip', 'netns', 'exec', ns, 'conntrack', '-L', '-o', 'extended'] });
+  }
+  return v;
+}
+
+function lineCount(argv) {
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr.slice(0, 300)}`);
+  let n = 0;
+  for (let i = r.stdout.indexOf('\n'); i !== -1; i = r.stdout.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+function fmtS(x) {
+  return x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3);
+}
+function fmtRate(n, s) {
+  const r = n / s;
+  return r >= 1e6 ? `${(r / 1e6).toFixed(2)} M/s` : `${(r / 1e3).toFixed(0)} k/s`;
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cores: cpus.length,
+    cpu: cpus[0] ? cpus[0].model : 'unknown',
+    kernel: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    conntrack: (() => { try { return sh('conntrack', ['--version']); } catch { return 'unknown'; } })(),
+    load: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+  };
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  if (args[0] === '--child') return child(args[1], args[2]);
+  const quick = args.includes('--quick');
+  const sizesArg = args.indexOf('--sizes');
+  const repsArg = args.indexOf('--reps');
+  const sizes = sizesArg >= 0 ? args[sizesArg + 1].split(',').map(Number) : quick ? [10000, 100000] : [10000, 100000, 1000000];
+  const noWrite = args.includes('--no-write') || sizesArg >= 0;
+  const extended = !quick && !args.includes('--no-extended');
+
+  if (!fs.existsSync(TIME)) throw new Error(`${TIME} is missing: apt-get install time`);
+  if (!fs.existsSync(CTRACK)) throw new Error('dist/ is missing: npm run build');
+  const drainError = buildDrain();
+  if (drainError) process.stderr.write(`${drainError}\n`);
+
+  const { createNs, cleanupAll, fill, count } = require('./fill.js');
+  const started = new Date();
+  const m0 = machine();
+  process.stdout.write(`dump benchmark ${quick ? '(--quick) ' : ''}${started.toISOString()}: ${m0.cores} cores, ${m0.cpu}, ${m0.kernel}, node ${m0.node}, load ${m0.load}\n`);
+  const maxSize = Math.max(...sizes);
+  const { name: ns, buckets } = createNs(Math.max(2000000, maxSize * 2));
+  const results = [];
+  const fills = [];
+  try {
+    let have = 0;
+    for (const size of sizes) {
+      const f = await fill(ns, have, size);
+      const got = await count(ns);
+      fills.push({ from: have, to: size, seconds: f.seconds, errors: f.errors, got });
+      process.stdout.write(`\nfilled ${have} -> ${size} in ${fmtS(f.seconds)} s (${fmtRate(size - have, f.seconds)}); Conntrack.count() = ${got}${got === size ? '' : ' MISMATCH'}\n`);
+      if (got !== size) throw new Error(`table has ${got} entries, wanted ${size}`);
+      have = size;
+
+      // Correctness once per size: line counts of ctrack -L and conntrack -L.
+      const lc = lineCount([process.execPath, CTRACK, '-L', '--netns', ns]);
+      const lk = lineCount(['ip', 'netns', 'exec', ns, 'conntrack', '-L']);
+      process.stdout.write(`lines: ctrack -L ${lc}, conntrack -L ${lk} ${lc === lk && lc === size ? '(equal)' : '(DIFFER)'}\n`);
+
+      const reps = repsArg >= 0 ? Number(args[repsArg + 1]) : quick ? 3 : size >= 1000000 ? 3 : 5;
+      const vs = variants(ns, extended, drainError === null);
+      const runs = Object.fromEntries(vs.map((v) => [v.key, []]));
+      // one untimed warm-up of each (page cache, JIT caches of node itself)
+      for (const v of vs) timed(v.argv, { stdoutTo: v.json ? 'json' : v.cfloor ? 'pipe' : 'ignore' });
+      for (let r = 0; r < reps; r++) {
+        const order = r % 2 === 0 ? vs : [...vs].reverse();
+        for (const v of order) {
+          let t;
+          if (v.cfloor) {
+            t = timed(v.argv, { stdoutTo: 'pipe' });
+            const [msgs, , , secs] = t.stdout.trim().split(/\s+/).map(Number);
+            t.inner = { n: msgs, seconds: secs };
+          } else {
+            t = timed(v.argv, { stdoutTo: v.json ? 'json' : 'ignore' });
+          }
+          runs[v.key].push(t);
+        }
+      }
+      const row = { size, reps, lines: { ctrack: lc, conntrack: lk }, v: {} };
+      for (const v of vs) {
+        const rs = runs[v.key];
+        const walls = rs.map((x) => x.wall);
+        const inner = rs[0].inner ? rs.map((x) => x.inner.seconds) : null;
+        row.v[v.key] = {
+          label: v.label,
+          wall: median(walls), wallMin: Math.min(...walls), wallMax: Math.max(...walls),
+          inner: inner ? median(inner) : null, innerMin: inner ? Math.min(...inner) : null, innerMax: inner ? Math.max(...inner) : null,
+          rssMiB: Math.max(...rs.map((x) => x.rssKiB)) / 1024,
+        };
+      }
+      results.push(row);
+      process.stdout.write(table(row));
+    }
+  } finally {
+    cleanupAll();
+  }
+  const m1 = machine();
+  const md = report({ started, quick, m0, m1, results, fills, buckets, drainError });
+  process.stdout.write(`\n${verdicts(results, quick).join('\n')}\nload at end: ${m1.load}\n`);
+  if (!noWrite) {
+    fs.writeFileSync(path.join(__dirname, 'RESULTS-dump.md'), md);
+    process.stdout.write('wrote bench/RESULTS-dump.md\n');
+  }
+}
+
+function table(row) {
+  const v = row.v;
+  const lines = [];
+  lines.push(`\n### ${row.size.toLocaleString('en')} entries (${row.reps} runs each, interleaved; median [min-max])\n`);
+  lines.push('| run | wall s | in-process dump s | entries/s (wall) | peak RSS MiB |');
+  lines.push('|---|---|---|---|---|');
+  for (const k of Object.keys(v)) {
+    const x = v[k];
+    const inner = x.inner === null ? '' : `${fmtS(x.inner)} [${fmtS(x.innerMin)}-${fmtS(x.innerMax)}]`;
+    lines.push(`| ${x.label} | ${fmtS(x.wall)} [${fmtS(x.wallMin)}-${fmtS(x.wallMax)}] | ${inner} | ${fmtRate(row.size, x.wall)} | ${x.rssMiB.toFixed(1)} |`);
+  }
+  lines.push('');
+  lines.push(`- ctrack -L / conntrack -L (wall): **${(v.ctrack.wall / v.conntrack.wall).toFixed(2)}x** (target <= 0.5x)`);
+  lines.push(`- API count-only / kernel floor (node), in-process: **${(v.api.inner / v.floor.inner).toFixed(2)}x** (target <= 1.3x); wall incl. node start: ${(v.api.wall / v.floor.wall).toFixed(2)}x`);
+  if (v.floorc) lines.push(`- API count-only / kernel floor (C), in-process: ${(v.api.inner / v.floorc.inner).toFixed(2)}x; node floor / C floor: ${(v.floor.inner / v.floorc.inner).toFixed(2)}x`);
+  if (v.ctrackx) lines.push(`- ctrack -L -o extended / conntrack -L -o extended (wall): ${(v.ctrackx.wall / v.conntrackx.wall).toFixed(2)}x`);
+  lines.push(`- peak RSS: ctrack -L ${v.ctrack.rssMiB.toFixed(1)} MiB, API ${v.api.rssMiB.toFixed(1)} MiB, conntrack -L ${v.conntrack.rssMiB.toFixed(1)} MiB`);
+  lines.push(`- correctness: ctrack -L printed ${row.lines.ctrack} lines, conntrack -L ${row.lines.conntrack} ${row.lines.ctrack === row.lines.conntrack ? '(equal)' : '(DIFFER)'}`);
+  return lines.join('\n') + '\n';
+}
+
+function verdicts(results, quick) {
+  const out = [];
+  const api = results.map((r) => r.v.api.inner / r.v.floor.inner);
+  out.push(`- API count-only <= 1.3x the kernel floor (node receiveBatch floor, in-process time): ${api.every((x) => x <= 1.3) ? 'MET' : 'NOT MET'} (${results.map((r, i) => `${r.size}: ${api[i].toFixed(2)}x`).join(', ')})`);
+  const ct = results.map((r) => r.v.ctrack.wall / r.v.conntrack.wall);
+  out.push(`- ctrack -L > /dev/null <= 0.5x conntrack -L at every size: ${ct.every((x) => x <= 0.5) ? 'MET' : 'NOT MET'} (${results.map((r, i) => `${r.size}: ${ct[i].toFixed(2)}x`).join(', ')})`);
+  const big = results.find((r) => r.size >= 1000000);
+  if (big) {
+    const rss = Math.max(big.v.ctrack.rssMiB, big.v.api.rssMiB);
+    out.push(`- peak RSS < 150 MiB at 1M: ${rss < 150 ? 'MET' : 'NOT MET'} (ctrack -L ${big.v.ctrack.rssMiB.toFixed(1)} MiB, API ${big.v.api.rssMiB.toFixed(1)} MiB)`);
+  } else {
+    out.push(`- peak RSS < 150 MiB at 1M: not measured${quick ? ' (--quick stops at 100k)' : ''}`);
+  }
+  return out;
+}
+
+function report({ started, quick, m0, m1, results, fills, buckets, drainError }) {
+  const L = [];
+  L.push('# Dump benchmark results (real kernel)');
+  L.push('');
+  L.push(`Date: ${started.toISOString()} (${quick ? '--quick: 10k and 100k only, 3 runs each' : 'full run: 5 runs each, 3 at 1M'})`);
+  L.push('');
+  L.push('Generated by `npm run bench:dump` (bench/dump.js); rerun to refresh.');
+  L.push('');
+  L.push('## Machine');
+  L.push('');
+  L.push(`- cores: ${m0.cores}; CPU: ${m0.cpu}`);
+  L.push(`- kernel: ${m0.kernel}; node ${m0.node}; ${m0.conntrack}`);
+  L.push(`- load average (1/5/15 min) at start: ${m0.load}; at end: ${m1.load}`);
+  L.push(`- namespace table: nf_conntrack_buckets ${buckets} (not writable from a namespace); the initial namespace's nf_conntrack_max is raised for the run (a namespace's cannot exceed it since Linux 6.x) and restored afterwards`);
+  L.push('- a shared VM: timings are noisy, hence the min-max');
+  L.push('');
+  L.push('## Method');
+  L.push('');
+  L.push('One namespace (same setup as test/helpers/netns.ts) grown by bench/fill.js: IPCTNL_MSG_CT_NEW requests, 128 per datagram, TCP ESTABLISHED / UDP alternately, timeout 3600, distinct 10.x.y.z sources. At each size every variant runs once untimed, then the repetitions interleave (alternating order). Each run is its own process under `/usr/bin/time -f %M` (peak RSS); wall time is measured by the parent around the whole process (node start-up included for the node runs, ~40-60 ms). "in-process dump s" is timed inside the child from opening the socket to NLMSG_DONE, so API vs floor compares the dump alone.');
+  L.push('');
+  L.push('- kernel floor (node): NetlinkSocket.open() + the dump request, then the native `receiveBatch()` in a busy loop into the WASM arena, counting bytes, no decoding; the end is found from the last 20 bytes of each batch\'s last datagram (NLMSG_DONE).');
+  L.push(`- kernel floor (C): bench/anchors/drain.c, raw recv() into a 1 MiB buffer, walks the nlmsghdr chain only.${drainError ? ` NOT RUN: ${drainError}` : ''}`);
+  L.push('');
+  L.push('Fill rate (bench/fill.js): ' + fills.map((f) => `${f.from}->${f.to}: ${fmtRate(f.to - f.from, f.seconds)} (${fmtS(f.seconds)} s)`).join('; '));
+  L.push('');
+  L.push('## Targets');
+  L.push('');
+  L.push(...verdicts(results, quick));
+  L.push('');
+  L.push('Orientation figures measured earlier on this machine kind (1M entries), NOT measured by this run: kernel floor ~2.2 s, `conntrack -L > /dev/null` ~6.7 s, libnetfilter_conntrack count-only ~3.4 s.');
+  L.push('');
+  L.push('## Results');
+  for (const r of results) L.push(table(r));
+  L.push('## Reproduce');
+  L.push('');
+  L.push('As root, with iproute2, nftables, conntrack, procps, time (/usr/bin/time) and gcc installed, after `npm run build`:');
+  L.push('');
+  L.push('```');
+  L.push('npm run bench:dump            # 10k, 100k, 1M (several minutes)');
+  L.push('node bench/dump.js --quick    # 10k and 100k');
+  L.push('node bench/fill.js 1000000    # fill rate alone');
+  L.push('```');
+  L.push('');
+  return L.join('\n');
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e.stack ?? e}\n`);
+  try { require('./fill.js').cleanupAll(); } catch {}
+  process.exit(1);
+});

@@ -1,0 +1,141 @@
+// conntrack-tools' entry flags (-s -d -r -q -p --sport ... -t -m -u -w
+// --state) turned into the encoder's inputs. Bad values are UsageErrors
+// (exit 2, one line), like conntrack's PARAMETER_PROBLEM.
+import { parseAddress, type FlowInput, type TupleInput } from '../encode';
+import { DCCP_STATES, SCTP_STATES, STATUS_FLAG_NAMES, TCP_STATES } from '../format/names';
+import { UsageError } from './usage';
+
+/** The raw option values commander collected (strings), by long name. */
+export interface EntryFlagValues {
+  src?: string;
+  dst?: string;
+  replySrc?: string;
+  replyDst?: string;
+  proto?: string;
+  sport?: string;
+  dport?: string;
+  replyPortSrc?: string;
+  replyPortDst?: string;
+  icmpType?: string;
+  icmpCode?: string;
+  icmpId?: string;
+  icmpv6Type?: string;
+  icmpv6Code?: string;
+  icmpv6Id?: string;
+  state?: string;
+  timeout?: string;
+  mark?: string;
+  status?: string;
+  zone?: string;
+  origZone?: string;
+  replyZone?: string;
+}
+
+const PROTOS: Record<string, number> = {
+  tcp: 6, udp: 17, udplite: 136, icmp: 1, icmpv6: 58, sctp: 132, gre: 47, dccp: 33,
+};
+
+/** Unsigned integer in decimal or 0x hex, at most `max`. */
+function uint(v: string, flag: string, max: number): number {
+  if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(v)) throw new UsageError(`${flag}: '${v}' is not a number`);
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n > max) throw new UsageError(`${flag}: ${v} is out of range (0..${max})`);
+  return n;
+}
+
+function address(v: string, flag: string): string {
+  try {
+    parseAddress(v, flag);
+  } catch {
+    throw new UsageError(`${flag}: '${v}' is not an IPv4 or IPv6 address`);
+  }
+  return v;
+}
+
+function protoNumber(v: string): number {
+  const p = PROTOS[v.toLowerCase()];
+  if (p !== undefined) return p;
+  return uint(v, '-p', 255);
+}
+
+function stateNumber(v: string, proto: number | undefined): number {
+  const table = proto === 132 ? SCTP_STATES : proto === 33 ? DCCP_STATES : TCP_STATES;
+  const i = table.indexOf(v.toUpperCase());
+  if (i < 0) throw new UsageError(`--state: unknown state '${v}' (valid: ${table.join(', ')})`);
+  return i;
+}
+
+/** -u ASSURED,SEEN_REPLY,...: IPS_* names, as conntrack accepts them. */
+function statusBits(v: string): number {
+  let bits = 0;
+  for (const name of v.split(',')) {
+    const i = STATUS_FLAG_NAMES.indexOf(name.toUpperCase());
+    if (i < 0) throw new UsageError(`-u: unknown status '${name}' (e.g. ASSURED, SEEN_REPLY, FIXED_TIMEOUT)`);
+    bits |= 1 << i;
+  }
+  return bits >>> 0;
+}
+
+function l4(v: EntryFlagValues, proto: number | undefined, reply: boolean): Partial<TupleInput> {
+  const t: { -readonly [K in keyof TupleInput]: TupleInput[K] } = {};
+  const sp = reply ? v.replyPortSrc : v.sport;
+  const dp = reply ? v.replyPortDst : v.dport;
+  if (sp !== undefined) t.srcPort = uint(sp, reply ? '--reply-port-src' : '--sport', 0xffff);
+  if (dp !== undefined) t.dstPort = uint(dp, reply ? '--reply-port-dst' : '--dport', 0xffff);
+  if ((sp !== undefined || dp !== undefined) && ![6, 17, 136, 132, 33, 47].includes(proto ?? -1)) {
+    throw new UsageError('ports need -p tcp, udp, udplite, sctp, dccp (or gre keys)');
+  }
+  if (!reply) {
+    const v6 = proto === 58; // IPPROTO_ICMPV6
+    const type = v6 ? v.icmpv6Type : v.icmpType;
+    const code = v6 ? v.icmpv6Code : v.icmpCode;
+    const id = v6 ? v.icmpv6Id : v.icmpId;
+    if (type !== undefined) t.icmpType = uint(type, '--icmp-type', 255);
+    if (code !== undefined) t.icmpCode = uint(code, '--icmp-code', 255);
+    if (id !== undefined) t.icmpId = uint(id, '--icmp-id', 0xffff);
+  }
+  return t;
+}
+
+/** The original tuple given by -s -d -p --sport --dport / --icmp-*. */
+export function origTuple(v: EntryFlagValues): TupleInput {
+  const proto = v.proto !== undefined ? protoNumber(v.proto) : undefined;
+  const t: { -readonly [K in keyof TupleInput]: TupleInput[K] } = { ...l4(v, proto, false) };
+  if (v.src !== undefined) t.src = address(v.src, '-s');
+  if (v.dst !== undefined) t.dst = address(v.dst, '-d');
+  if (proto !== undefined) t.protoNum = proto;
+  if (v.origZone !== undefined) t.zone = uint(v.origZone, '--orig-zone', 0xffff);
+  return t;
+}
+
+/** A whole entry for -I: tuples, timeout, state, mark, status, zones. */
+export function entry(v: EntryFlagValues): FlowInput {
+  const orig = origTuple(v);
+  const proto = orig.protoNum;
+  const f: { -readonly [K in keyof FlowInput]: FlowInput[K] } = { orig };
+  if (v.replySrc !== undefined || v.replyDst !== undefined || v.replyPortSrc !== undefined || v.replyPortDst !== undefined || v.replyZone !== undefined) {
+    const r: { -readonly [K in keyof TupleInput]: TupleInput[K] } = { ...l4(v, proto, true) };
+    r.src = address(v.replySrc ?? v.dst ?? '', '-r');
+    r.dst = address(v.replyDst ?? v.src ?? '', '-q');
+    if (proto !== undefined) r.protoNum = proto;
+    if (r.srcPort === undefined && orig.dstPort !== undefined) r.srcPort = orig.dstPort;
+    if (r.dstPort === undefined && orig.srcPort !== undefined) r.dstPort = orig.srcPort;
+    if (v.replyZone !== undefined) r.zone = uint(v.replyZone, '--reply-zone', 0xffff);
+    f.reply = r;
+  }
+  if (v.timeout !== undefined) f.timeout = uint(v.timeout, '-t', 0xffffffff);
+  if (v.mark !== undefined) {
+    const [m, mask] = v.mark.split('/');
+    f.mark = uint(m, '-m', 0xffffffff);
+    if (mask !== undefined) f.markMask = uint(mask, '-m', 0xffffffff);
+  }
+  if (v.status !== undefined) f.status = statusBits(v.status);
+  if (v.zone !== undefined) f.zone = uint(v.zone, '-w', 0xffff);
+  if (v.state !== undefined) {
+    const s = stateNumber(v.state, proto);
+    if (proto === 132) f.sctp = { state: s };
+    else if (proto === 33) f.dccp = { state: s };
+    else f.tcp = { state: s };
+  }
+  return f;
+}
