@@ -176,6 +176,14 @@ export function parseArgs(argv: string[]): CliArgs {
       if (entry[key] === undefined) throw new UsageError(`-I needs the \`${flag}' option`);
     }
   }
+  if ((command === 'create' || command === 'flush') && o.replay !== undefined) {
+    throw new UsageError(`${given[0][0].slice(0, 2)} changes the kernel's table; it cannot be combined with --replay`);
+  }
+  if (command === 'get' && o.replay === undefined) {
+    for (const [key, flag] of [['proto', '-p'], ['src', '-s'], ['dst', '-d']] as const) {
+      if (entry[key] === undefined) throw new UsageError(`-G needs the \`${flag}' option`);
+    }
+  }
   // bad values are usage errors, found before anything reaches the kernel
   if (command === 'create') entryOf(entry);
   if (command === 'get') origTuple(entry);
