@@ -109,7 +109,23 @@ function buildDrain() {
 
 // One child run under /usr/bin/time: wall seconds (parent clock), peak RSS (KiB),
 // stdout (or the line count when countLines), and the inner JSON when any.
-function timed(argv, { stdoutTo = 'ignore' } = {}) {
+// Other work on this tree may rebuild dist/ or the addon while we run: a run
+// that fails is retried (up to 3 times, 15 s apart) and the retry is noted.
+const retries = [];
+function timed(argv, opts = {}) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return timedOnce(argv, opts);
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      retries.push(`${argv.slice(-4).join(' ')}: ${e.message.split('\n')[0].slice(0, 200)}`);
+      process.stderr.write(`retrying after failure: ${e.message.split('\n')[0]}\n`);
+      execFileSync('sleep', ['15']);
+    }
+  }
+}
+
+function timedOnce(argv, { stdoutTo = 'ignore' } = {}) {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(TIME, ['-f', 'RSSKB=%M', ...argv], {
     stdio: ['ignore', stdoutTo === 'ignore' ? 'ignore' : 'pipe', 'pipe'],
@@ -302,7 +318,8 @@ function report({ started, quick, m0, m1, results, fills, buckets, drainError })
   L.push(`- kernel: ${m0.kernel}; node ${m0.node}; ${m0.conntrack}`);
   L.push(`- load average (1/5/15 min) at start: ${m0.load}; at end: ${m1.load}`);
   L.push(`- namespace table: nf_conntrack_buckets ${buckets} (not writable from a namespace); the initial namespace's nf_conntrack_max is raised for the run (a namespace's cannot exceed it since Linux 6.x) and restored afterwards`);
-  L.push('- a shared VM: timings are noisy, hence the min-max');
+  L.push('- a shared VM, and other work (builds, jest) ran on the same 2 cores at times: timings are noisy, hence the min-max');
+  if (retries.length) L.push(`- runs retried after a failure (dist/ or the addon being rebuilt meanwhile): ${retries.length}: ${retries.join('; ')}`);
   L.push('');
   L.push('## Method');
   L.push('');

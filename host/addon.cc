@@ -700,7 +700,21 @@ void NetlinkSocket::DeliverBatch(int status) {
   Batch b;
   const char* syscall = "recvmsg";
   ArenaView view;
-  if (status < 0) {
+  if (status == UV_EBADF && fd_.Valid() && ArenaFromBuffer(&view)) {
+    // libuv reports POLLERR as UV_EBADF and stops the handle. On a netlink
+    // socket POLLERR means sk_err is set, normally ENOBUFS (the receive queue
+    // overran and the kernel dropped messages): recvmsg returns it once,
+    // clears it, and then the queued datagrams. So drain, and re-arm the poll
+    // libuv stopped; only a hard error from the drain itself is reported.
+    b = DrainInto(fd_.Get(), view, maxPerWake_);
+    if (b.err == 0 && !paused_) {
+      int rc = uv_poll_start(&poller_->handle, UV_READABLE, OnReadable);
+      if (rc != 0) {
+        b.err = -rc;
+        syscall = "uv_poll_start";
+      }
+    }
+  } else if (status < 0) {
     b.err = -status;
     syscall = "uv_poll";
   } else if (!ArenaFromBuffer(&view)) {

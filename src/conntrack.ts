@@ -10,6 +10,7 @@ import * as L from './generated/layout';
 import { toMessage } from './materialize';
 import type { RecordView } from './record';
 import { NetlinkSocket } from './socket';
+import { EventStream, type EventsOptions } from './events';
 import type { CpuStats, Expectation, ExpectStats, Flow, GlobalStats } from './types';
 import {
   CT_DELETE, CT_GET, CT_NEW, EXP_DELETE, EXP_GET, EXP_NEW, dumpRequest, encodeRequest, statsRequest,
@@ -61,12 +62,13 @@ export class Conntrack {
   private constructor(
     private readonly sock: NetlinkSocket,
     private readonly timeout: number,
+    private readonly netns: string | undefined,
   ) {}
 
   /** Open a socket (in `netns` if given). Fails with ERR_CT_PERMISSION without CAP_NET_ADMIN for a foreign namespace. */
   static async open(opts: OpenOptions = {}): Promise<Conntrack> {
     const sock = NetlinkSocket.open({ netns: opts.netns, rcvBuf: opts.bufferSize ?? 4 << 20, maxPerWake: opts.maxPerWake });
-    return new Conntrack(sock, opts.timeout ?? 5000);
+    return new Conntrack(sock, opts.timeout ?? 5000, opts.netns);
   }
 
   /** The netlink port id of this socket (nlmsg_pid of its requests' replies). */
@@ -295,6 +297,16 @@ export class Conntrack {
   /** Flush the expectation table (optionally one family). */
   async flushExpect(opts: { family?: 'ipv4' | 'ipv6' | number } = {}): Promise<void> {
     await this.ack(EXP_DELETE, 0, undefined, familyNumber(opts.family));
+  }
+
+  /**
+   * Listen to events on a socket of its own in the same namespace: a typed
+   * EventEmitter3 ('event', 'batch', 'overflow', 'resync', 'error', 'close')
+   * that is also an async iterator. With `resync`, an overrun is followed by
+   * a dump of the table on this Conntrack's socket, emitted as 'resync'.
+   */
+  events(opts: EventsOptions = {}): EventStream {
+    return new EventStream({ ...opts, netns: this.netns }, async () => (await this.list()) as Flow[]);
   }
 
   /** Close the socket; pending requests reject with ERR_CT_CLOSED. Idempotent. */

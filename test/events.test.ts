@@ -1,0 +1,93 @@
+// The event stream against the real kernel, in a private network namespace.
+import { spawn } from 'child_process';
+import { Netns, tool } from './helpers/netns';
+import { Conntrack } from '../src/conntrack';
+import * as L from '../src/generated/layout';
+import type { Flow } from '../src/types';
+
+let ns: Netns;
+let ct: Conntrack;
+
+beforeAll(async () => {
+  ns = Netns.create();
+  ct = await Conntrack.open({ netns: ns.name });
+});
+
+afterAll(() => {
+  ct?.close();
+  ns?.destroy();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until `cond` holds (polling), at most `ms`. */
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await sleep(20);
+}
+
+test("'event' and the async iterator see NEW and DESTROY of an entry; 'batch' reads records in place", async () => {
+  const stream = ct.events();
+  const seen: Flow[] = [];
+  const batchIds: number[] = [];
+  stream.on('event', (e) => seen.push(e as Flow));
+  stream.on('batch', (b) => {
+    for (let i = 0; i < b.size; i++) {
+      const r = b.record(i);
+      if (r.kind === L.KIND_FLOW) batchIds.push(r.flow().id as number);
+    }
+  });
+  const iterated: Flow[] = [];
+  const it = (async () => {
+    for await (const e of stream) {
+      iterated.push(e as Flow);
+      if (iterated.length === 2) break;
+    }
+  })();
+  await sleep(100);
+  await ct.create({ orig: { src: '10.60.0.1', dst: '10.60.0.2', protoNum: 17, srcPort: 1, dstPort: 2 }, timeout: 100 });
+  await ct.delete({ src: '10.60.0.1', dst: '10.60.0.2', protoNum: 17, srcPort: 1, dstPort: 2 });
+  await until(() => seen.length >= 2);
+  await it;
+  stream.close();
+  stream.close();
+  expect(seen.map((e) => e.event)).toEqual(['new', 'destroy']);
+  expect(seen[0].orig).toMatchObject({ src: '10.60.0.1', dstPort: 2 });
+  // events caused by our own requests carry our port id in nlmsg_pid
+  expect(seen[0].pid).toBe(ct.portId);
+  expect(iterated.map((e) => e.id)).toEqual(seen.map((e) => e.id));
+  expect(batchIds).toEqual(seen.map((e) => e.id));
+});
+
+test("an overrun is reported as 'overflow', the stream goes on, and resync gives the table as conntrack -L has it", async () => {
+  const stream = ct.events({ groups: ['new'], bufferSize: 4096, resync: true });
+  let overflows = 0;
+  let snapshot: Flow[] | undefined;
+  const after: Flow[] = [];
+  stream.on('overflow', ({ total }) => (overflows = total));
+  stream.on('resync', (s) => (snapshot = s));
+  stream.on('event', (e) => after.push(e as Flow));
+  // 300 creates from another process while this one's event loop is blocked:
+  // nobody reads, the 4 KiB buffer overflows.
+  const child = spawn(tool('ip'), ['netns', 'exec', ns.name, '/bin/sh', '-c',
+    `for i in $(seq 1 300); do ${tool('conntrack')} -I -p udp -s 10.61.$((i / 250)).$((i % 250)) -d 10.61.9.9 --sport 7 --dport 7 -t 300 2>/dev/null; done`]);
+  const done = new Promise((r) => child.on('close', r));
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500); // block the event loop
+  await done;
+  await until(() => overflows > 0 && snapshot !== undefined);
+  expect(overflows).toBeGreaterThan(0);
+  expect(stream.overflows).toBe(overflows);
+  const ids = [...ns.conntrack('-L', '-o', 'id').matchAll(/ id=(\d+)$/gm)].map((m) => Number(m[1])).sort();
+  expect(snapshot!.map((f) => f.id).sort()).toEqual(ids);
+  // the stream keeps going after the overrun
+  const before = after.length;
+  await ct.create({ orig: { src: '10.62.0.1', dst: '10.62.0.2', protoNum: 17, srcPort: 1, dstPort: 2 }, timeout: 100 });
+  await until(() => after.length > before);
+  expect(after.at(-1)?.orig?.src).toBe('10.62.0.1');
+  stream.close();
+});
+
+test('bad options are refused', () => {
+  expect(() => ct.events({ groups: [] })).toThrow(/no event groups/);
+  expect(() => ct.events({ groups: ['nope' as 'new'] })).toThrow(/'new', 'update' or 'destroy'/);
+});
