@@ -114,7 +114,9 @@ export class Conntrack {
     let done = false;
     let failure: unknown;
     let paused = false;
+    let abandoned = false; // the consumer left early: drain the rest without keeping it
     const p = this.dumpRecords(opts, (rec) => {
+      if (abandoned) return;
       queue.push(toMessage(rec) as Flow | Expectation);
       if (!paused && queue.length - head >= hwm) {
         paused = true;
@@ -147,6 +149,13 @@ export class Conntrack {
       await p;
       if (failure !== undefined) throw failure;
     } finally {
+      if (!done) {
+        // An early `break`: the kernel still sends the rest of the dump (one
+        // dump per socket at a time), so let it drain, unkept, in the background.
+        abandoned = true;
+        queue.length = 0;
+        p.catch(() => undefined);
+      }
       if (paused) this.sock.resume();
     }
   }

@@ -149,6 +149,21 @@ describe('Conntrack API', () => {
     }
   });
 
+  test('leaving a dump early drains the rest unkept; the next request works', async () => {
+    const ct = await Conntrack.open({ netns: ns.name, maxPerWake: 1 });
+    try {
+      let n = 0;
+      for await (const f of ct.dump({ highWaterMark: 1 })) {
+        expect(f.kind).toBe('flow');
+        if (++n === 3) break;
+      }
+      expect(n).toBe(3);
+      expect((await ct.list()).length).toBe((await ct.count()).entries);
+    } finally {
+      ct.close();
+    }
+  });
+
   test('a closed Conntrack rejects with ERR_CT_CLOSED', async () => {
     const ct = await Conntrack.open({ netns: ns.name });
     ct.close();
