@@ -95,6 +95,16 @@ export class EventStream extends EventEmitter<EventStreamEvents> implements Asyn
     this.sock.listen((d, info) => this.onBatch(d, info.enobufs, resync), (err) => this.fail(err));
   }
 
+  /** Netlink port id of the listening socket. */
+  get portId(): number {
+    return this.sock.portId;
+  }
+
+  /** Decoder counters of the listening socket (spoofed senders, bad messages, ...). */
+  counters(): ReturnType<Decoder['counters']> {
+    return this.sock.decoder.counters();
+  }
+
   /** Overruns (ENOBUFS) seen so far. */
   get overflows(): number {
     return this.overruns;

@@ -91,3 +91,28 @@ test('bad options are refused', () => {
   expect(() => ct.events({ groups: [] })).toThrow(/no event groups/);
   expect(() => ct.events({ groups: ['nope' as 'new'] })).toThrow(/'new', 'update' or 'destroy'/);
 });
+
+test('a forged event unicast from another netlink socket is dropped and counted, never decoded', async () => {
+  const stream = ct.events({ groups: ['new'] });
+  const seen: Flow[] = [];
+  stream.on('event', (e) => seen.push(e as Flow));
+  // A real captured NEW event (test/fixtures/ipv4-basic/events.pcap, first
+  // datagram), sent by a second NETLINK_NETFILTER socket straight to our port.
+  const { readPcapBuffer } = await import('../src/pcap');
+  const fs = await import('fs');
+  const path = await import('path');
+  const forged = [...readPcapBuffer(fs.readFileSync(path.join(__dirname, 'fixtures', 'ipv4-basic', 'events.pcap')))][0].data;
+  ns.exec(tool('python3'), ['-c', `
+import socket, sys
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)  # NETLINK_NETFILTER
+s.bind((0, 0))
+s.sendto(bytes.fromhex(sys.argv[1]), (${stream.portId}, 0))
+`, Buffer.from(forged).toString('hex')]);
+  await until(() => stream.counters().spoofed > 0, 2000);
+  // a real event still arrives
+  await ct.create({ orig: { src: '10.63.0.1', dst: '10.63.0.2', protoNum: 17, srcPort: 1, dstPort: 2 }, timeout: 100 });
+  await until(() => seen.length > 0);
+  stream.close();
+  expect(stream.counters().spoofed).toBe(1);
+  expect(seen.map((e) => e.orig?.src)).toEqual(['10.63.0.1']);
+});
