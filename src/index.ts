@@ -16,7 +16,7 @@ export { FlowView, TupleView, CountersView } from './view';
 export { toMessage } from './materialize';
 export { replay, replayAll, replayRecords, type ReplayItem, type ReplayOptions, type RecordCallback } from './replay';
 export {
-  readPcapFile, readPcapBuffer, readPcapHeader, encodePcap, PcapWriter,
+  readPcapFile, readPcapBuffer, readPcapHeader, encodePcap, PcapWriter, LINKTYPE_NETLINK, ARPHRD_NETLINK, NETLINK_NETFILTER,
   type PcapRecord, type PcapHeader, type ReadPcapFileOptions, type PcapWriteOptions, type PcapEncodeRecord,
 } from './pcap';
 export * as format from './format';
