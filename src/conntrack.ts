@@ -347,3 +347,38 @@ export function invertTuple(t: TupleInput): TupleInput {
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------
+// The seed's Go API (vishvananda/netlink), for code ported from it. Each call
+// opens a socket (in `netns` if given), does one thing and closes it.
+
+/** ConntrackTableType of the seed: ConntrackTable = 1, ConntrackExpectTable = 2. */
+export const ConntrackTable = 1;
+export const ConntrackExpectTable = 2;
+
+function seedTable(table: number | Table): Table {
+  if (table === ConntrackTable || table === 'conntrack') return 'conntrack';
+  if (table === ConntrackExpectTable || table === 'expect') return 'expect';
+  throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', `table must be ConntrackTable (1) or ConntrackExpectTable (2), not ${String(table)}`);
+}
+
+/** ConntrackTableList(table, family): every entry of the table (family 0 = all, 2 = IPv4, 10 = IPv6). */
+export async function conntrackTableList(table: number | Table, family: number, opts: { netns?: string } = {}): Promise<(Flow | Expectation)[]> {
+  const ct = await Conntrack.open(opts);
+  try {
+    return await ct.list({ table: seedTable(table), family: family === A.AF_UNSPEC ? undefined : family });
+  } finally {
+    ct.close();
+  }
+}
+
+/** ConntrackTableFlush(table): empty the table. */
+export async function conntrackTableFlush(table: number | Table, opts: { netns?: string } = {}): Promise<void> {
+  const ct = await Conntrack.open(opts);
+  try {
+    if (seedTable(table) === 'expect') await ct.flushExpect();
+    else await ct.flush();
+  } finally {
+    ct.close();
+  }
+}

@@ -8,7 +8,10 @@
 export * from './types';
 export { ConntrackError, isConntrackError, type ConntrackErrorCode, type ConntrackErrorDetails } from './errors';
 export { Decoder, decodeDatagram, type DecoderOptions, type DecoderCounters, type Ctx0103 } from './decoder';
-export { Conntrack, invertTuple, type OpenOptions, type DumpOptions, type Table } from './conntrack';
+export {
+  Conntrack, invertTuple, conntrackTableList, conntrackTableFlush, ConntrackTable, ConntrackExpectTable,
+  type OpenOptions, type DumpOptions, type Table,
+} from './conntrack';
 export { EventStream, type EventsOptions, type EventBatch, type EventStreamEvents } from './events';
 export { encodeRequest, dumpRequest, statsRequest, parseAddress, type FlowInput, type TupleInput, type ExpectInput, type RequestHeader, type RequestBody } from './encode';
 export { RecordView } from './record';

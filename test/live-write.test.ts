@@ -3,6 +3,7 @@
 import { Netns } from './helpers/netns';
 import { Conntrack } from '../src/conntrack';
 import { ConntrackError } from '../src/errors';
+import type { Flow } from '../src/types';
 import { ctrack } from './helpers/cli';
 import { expectSameDump } from './helpers/compare';
 
@@ -151,4 +152,17 @@ describe('ctrack -I / -G / -F against conntrack', () => {
     expect(f.stderr).toBe('conntrack v1.4.7 (conntrack-tools): connection tracking table has been emptied.\n');
     expect(table()).toHaveLength(0);
   });
+});
+
+test("the seed's Go API: conntrackTableList and conntrackTableFlush", async () => {
+  const { conntrackTableList, conntrackTableFlush, ConntrackTable } = await import('../src/conntrack');
+  await ct.create({ orig: { src: '10.80.0.1', dst: '10.80.0.2', protoNum: 17, srcPort: 1, dstPort: 2 }, timeout: 100 });
+  await ct.create({ orig: { src: 'fd80::1', dst: 'fd80::2', protoNum: 17, srcPort: 1, dstPort: 2 }, timeout: 100 });
+  const all = (await conntrackTableList(ConntrackTable, 0, { netns: ns.name })) as Flow[];
+  const v4 = (await conntrackTableList(ConntrackTable, 2, { netns: ns.name })) as Flow[];
+  expect(all.length).toBe(table().length);
+  expect(v4.map((f) => f.orig?.src)).toEqual(table('-f', 'ipv4').map((l) => /src=(\S+)/.exec(l)![1]));
+  await expect(conntrackTableList(7, 0, { netns: ns.name })).rejects.toMatchObject({ code: 'ERR_CT_INVALID_ARGUMENT' });
+  await conntrackTableFlush(ConntrackTable, { netns: ns.name });
+  expect(table()).toHaveLength(0);
 });
