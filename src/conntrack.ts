@@ -89,14 +89,14 @@ export class Conntrack {
       table, zero, family: familyNumber(opts.family), mark: opts.mark, markMask: opts.markMask,
     });
     const wantKind = table === 'expect' ? L.KIND_EXPECT : L.KIND_FLOW;
-    // IPCTNL_MSG_CT_GET_CTRZERO replies carry nlmsg_type 0x0103 like expectation statistics.
-    this.sock.decoder.setContext0103(zero ? 'flow' : 'guess');
     let n = 0;
+    // IPCTNL_MSG_CT_GET_CTRZERO replies carry nlmsg_type 0x0103 like expectation statistics
+    const ctx0103 = zero ? 'flow' : 'guess';
     await this.sock.requestRecords(req, (rec) => {
       if (rec.kind !== wantKind) return;
       n++;
       onRecord(rec);
-    }, { timeout: this.timeout });
+    }, { timeout: this.timeout, ctx0103 });
     return n;
   }
 
@@ -182,13 +182,9 @@ export class Conntrack {
 
   /** Per-CPU expectation statistics (IPCTNL_MSG_EXP_GET_STATS_CPU). */
   async expectStats(): Promise<ExpectStats[]> {
-    this.sock.decoder.setContext0103('exp-stats'); // the kernel answers with nlmsg_type 0x0103
-    try {
-      const msgs = await this.sock.request(statsRequest(this.core, this.sock.nextSeq(), 'expect'), undefined, { timeout: this.timeout });
-      return msgs.filter((m): m is ExpectStats => m.kind === 'stats-exp');
-    } finally {
-      this.sock.decoder.setContext0103('guess');
-    }
+    // the kernel answers with nlmsg_type 0x0103
+    const msgs = await this.sock.request(statsRequest(this.core, this.sock.nextSeq(), 'expect'), undefined, { timeout: this.timeout, ctx0103: 'exp-stats' });
+    return msgs.filter((m): m is ExpectStats => m.kind === 'stats-exp');
   }
 
   /** Table size: entries and the maximum (IPCTNL_MSG_CT_GET_STATS). */

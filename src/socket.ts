@@ -6,7 +6,7 @@
 // conntrack-tools does: a listener sees every message, a request only the
 // replies to its own sequence number.
 import { ConntrackError } from './errors';
-import { Decoder, type DecoderOptions } from './decoder';
+import { Decoder, type Ctx0103, type DecoderOptions } from './decoder';
 import * as A from './generated/attrs';
 import * as L from './generated/layout';
 import { loadHost, native, toConntrackError, type NativeSocket, type NativeSystemError, type RcvBufResult } from './host';
@@ -31,6 +31,11 @@ export interface SocketOptions {
 }
 
 export interface RequestOptions {
+  /**
+   * How the decoder reads nlmsg_type 0x0103 in the replies (CTRZERO flows vs
+   * expectation statistics); applied when the request starts, default 'guess'.
+   */
+  ctx0103?: Ctx0103;
   /** Milliseconds without any reply datagram before giving up (default 5000); paused time does not count. */
   timeout?: number;
 }
@@ -300,6 +305,7 @@ export class NetlinkSocket {
       this.pending = { seq, messages: [], interrupted: false, timer, resolve, reject };
       if (onRecord) this.pending.onRecord = onRecord;
       this.decoder.expect(seq, this.port);
+      this.decoder.setContext0103(opts.ctx0103 ?? 'guess');
       try {
         this.updatePolling();
         this.send(bytes);
