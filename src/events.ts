@@ -82,6 +82,12 @@ export class EventStream extends EventEmitter<EventStreamEvents> implements Asyn
   private overruns = 0;
   private closed = false;
   private failure: unknown;
+  private readonly batchView: { size: number; decoder?: Decoder; record(i: number): RecordView } = {
+    size: 0,
+    record(i: number): RecordView {
+      return (this.decoder as Decoder).record(i);
+    },
+  };
 
   /** @internal use Conntrack.events() */
   constructor(opts: EventsOptions & { netns?: string }, private readonly snapshot?: () => Promise<Flow[]>) {
@@ -121,7 +127,11 @@ export class EventStream extends EventEmitter<EventStreamEvents> implements Asyn
     const wantObjects = this.listenerCount('event') > 0 || this.iterating > 0;
     const wantBatch = this.listenerCount('batch') > 0;
     for (let n = d.decodeNext(); n > 0; n = d.decodeNext()) {
-      if (wantBatch) this.emit('batch', { size: n, record: (i: number) => d.record(i) });
+      if (wantBatch) {
+        this.batchView.size = n;
+        this.batchView.decoder = d;
+        this.emit('batch', this.batchView);
+      }
       if (!wantObjects) continue;
       for (let i = 0; i < n; i++) {
         const r = d.record(i);
