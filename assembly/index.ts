@@ -10,6 +10,7 @@
 //   current message and counts violations, which the property tests assert on.
 import * as L from "./layout";
 import * as A from "./attrs";
+import { filterPass } from "./filter";
 
 // ---------------------------------------------------------------------------
 // Bounds-instrumented loads. In the release build `chk` compiles to nothing.
@@ -1224,6 +1225,14 @@ export function decode(): u32 {
       decodeMessage(r, m, len);
       gLo = base;
       gHi = end;
+      // Filter program (assembly/filter.ts): one load and a branch when unset.
+      if (load<u32>(<usize>L.FILTER + L.FILTER_COUNT) != 0) {
+        if (load<u8>(r + L.REC_KIND) == L.KIND_FLOW && !filterPass(r)) {
+          store<u32>(c + L.CTRL_FILTERED, load<u32>(c + L.CTRL_FILTERED) + 1);
+          m = nextM;
+          continue; // the record slot is reused
+        }
+      }
       count++;
       m = nextM;
     }
@@ -1263,3 +1272,4 @@ export function selfTestViolation(): u32 {
   return v;
 }
 export { encodeRequest, encodeStatus } from "./encode";
+export { filterCheck } from "./filter";

@@ -299,3 +299,54 @@ export const ENC_ERR_SPACE = 1; // the message would not fit in ENC_OUT_SIZE byt
 export const ENC_ERR_ATTR_LEN = 2; // an attribute or nest longer than nla_len can hold (65535)
 export const ENC_ERR_L3 = 3; // tuple addresses present but TUP_L3 is neither AF_INET nor AF_INET6
 export const ENC_ERR_PTR = 4; // a string/blob pointer + length outside memory
+
+// ---------------------------------------------------------------------------
+// Filter program (assembly/filter.ts), in the scratch area after the encoder.
+// FILTER: u32 count, u32 reserved, then `count` conditions of FCOND_SIZE
+// bytes each. count 0 = no filter. See assembly/filter.ts for the semantics.
+export const CTRL_FILTERED = 52; // u32 out: flow messages dropped by the filter program
+export const CTRL_FILTER_ERR = 56; // u32 out: FERR_* of the last filterCheck() / failed filterPass()
+export const FILTER = ENC_END;
+export const FILTER_SIZE = 16384; // FILTER + FILTER_SIZE <= SCRATCH + SCRATCH_SIZE
+export const FILTER_COUNT = 0; // u32: number of conditions
+export const FILTER_HDR = 8; // conditions start here
+export const FCOND_SIZE = 32;
+export const FILTER_MAX_CONDS = 511; // (FILTER_SIZE - FILTER_HDR) / FCOND_SIZE
+export const FCOND_OP = 0; // u8: FOP_*
+export const FCOND_NEG = 1; // u8: 1 = negate the result
+export const FCOND_SLOT = 2; // u8: tuple: 0 orig, 1 reply, 2 master
+export const FCOND_PLEN = 3; // u8: address prefix length
+export const FCOND_A = 4; // u32: first operand
+export const FCOND_B = 8; // u32: second operand
+export const FCOND_ADDR = 16; // 16 bytes: address (network order; IPv4 in the first 4)
+
+export const FOP_FALSE = 1; // never matches
+export const FOP_FAMILY = 2; // orig tuple l3proto == a (2 or 10)
+export const FOP_PROTO = 3; // orig CTA_PROTO_NUM == a
+export const FOP_SRC = 4; // slot's source address in a (family) net ADDR/PLEN
+export const FOP_DST = 5; // slot's destination address in the net
+export const FOP_REPLY_ANY = 6; // reply source or reply destination in the net
+export const FOP_SPORT = 7; // slot's CTA_PROTO_SRC_PORT == a
+export const FOP_DPORT = 8; // slot's CTA_PROTO_DST_PORT == a
+export const FOP_MARK = 9; // (CTA_MARK & b) == a
+export const FOP_ZONE = 10; // CTA_ZONE == a
+export const FOP_TUPLE_ZONE = 11; // slot's CTA_TUPLE_ZONE == a
+export const FOP_STATUS = 12; // (CTA_STATUS & b) == a
+export const FOP_TCP_STATE = 13; // CTA_PROTOINFO_TCP_STATE == a
+export const FOP_SCTP_STATE = 14; // CTA_PROTOINFO_SCTP_STATE == a
+export const FOP_DCCP_STATE = 15; // CTA_PROTOINFO_DCCP_STATE == a
+export const FOP_ICMP_TYPE = 16; // orig ICMP/ICMPv6 type == a
+export const FOP_ICMP_CODE = 17; // orig ICMP/ICMPv6 code == a
+export const FOP_ICMP_ID = 18; // orig ICMP/ICMPv6 id == a
+export const FOP_TIMEOUT = 19; // a <= CTA_TIMEOUT <= b
+export const FOP_LABEL = 20; // CTA_LABELS bit a set
+export const FOP_NAT = 21; // a: 1 src-nat, 2 dst-nat, 3 any-nat (conntrack-tools definition)
+export const FOP_MAX = 21;
+
+export const FERR_OK = 0;
+export const FERR_COUNT = 1; // count > FILTER_MAX_CONDS
+export const FERR_OP = 2; // unknown op
+export const FERR_SLOT = 3; // slot > 2
+export const FERR_FAMILY = 4; // address op with a family other than 2 / 10
+export const FERR_PLEN = 5; // prefix longer than the family's address
+export const FERR_ARG = 6; // other operand out of range (NAT kind, timeout min > max, negate not 0/1)

@@ -19,7 +19,7 @@
 //   options: --sizes 10000,50000  --reps N  --no-write (do not write bench/RESULTS-dump.md)
 //
 // Writes bench/RESULTS-dump.md (full runs and --quick; not with --sizes/--no-write).
-const { spawnSync, execFileSync } = require('child_process');
+const { spawn, execFileSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -107,37 +107,58 @@ function buildDrain() {
   }
 }
 
+// Children run asynchronously (spawn, not spawnSync) so SIGINT reaches the
+// handler in bench/fill.js at once and the namespace is deleted.
+function run(file, args, { capture = true, countLines = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const c = spawn(file, args, { stdio: ['ignore', capture || countLines ? 'pipe' : 'ignore', 'pipe'] });
+    const out = [];
+    let lines = 0;
+    let err = '';
+    if (c.stdout) {
+      c.stdout.on('data', (b) => {
+        if (countLines) {
+          for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) lines++;
+        } else {
+          out.push(b);
+        }
+      });
+    }
+    c.stderr.on('data', (b) => { err += b; });
+    c.on('error', reject);
+    c.on('close', (status) => {
+      const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+      resolve({ status, wall, stdout: Buffer.concat(out).toString('utf8'), stderr: err, lines });
+    });
+  });
+}
+
 // One child run under /usr/bin/time: wall seconds (parent clock), peak RSS (KiB),
-// stdout (or the line count when countLines), and the inner JSON when any.
-// Other work on this tree may rebuild dist/ or the addon while we run: a run
-// that fails is retried (up to 3 times, 15 s apart) and the retry is noted.
+// stdout, and the inner JSON when any. Other work on this tree may rebuild
+// dist/ or the addon while we run: a run that fails is retried (up to 3
+// times, 15 s apart) and the retry is noted in the report.
 const retries = [];
-function timed(argv, opts = {}) {
+async function timed(argv, opts = {}) {
   for (let attempt = 1; ; attempt++) {
     try {
-      return timedOnce(argv, opts);
+      return await timedOnce(argv, opts);
     } catch (e) {
       if (attempt >= 3) throw e;
       retries.push(`${argv.slice(-4).join(' ')}: ${e.message.split('\n')[0].slice(0, 200)}`);
       process.stderr.write(`retrying after failure: ${e.message.split('\n')[0]}\n`);
-      execFileSync('sleep', ['15']);
+      await new Promise((r) => setTimeout(r, 15000));
     }
   }
 }
 
-function timedOnce(argv, { stdoutTo = 'ignore' } = {}) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(TIME, ['-f', 'RSSKB=%M', ...argv], {
-    stdio: ['ignore', stdoutTo === 'ignore' ? 'ignore' : 'pipe', 'pipe'],
-    maxBuffer: 1 << 30,
-    encoding: 'utf8',
-  });
-  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  const m = /RSSKB=(\d+)/.exec(r.stderr ?? '');
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${(r.stderr ?? '').trim().slice(0, 500)}`);
+async function timedOnce(argv, { stdoutTo = 'ignore' } = {}) {
+  const r = await run(TIME, ['-f', 'RSSKB=%M', ...argv], { capture: stdoutTo !== 'ignore' });
+  const m = /RSSKB=(\d+)/.exec(r.stderr);
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr.trim().slice(0, 500)}`);
   let inner;
   if (stdoutTo === 'json') inner = JSON.parse(r.stdout.trim().split('\n').pop());
-  return { wall, rssKiB: m ? Number(m[1]) : NaN, inner, stdout: r.stdout, stderr: r.stderr };
+  return { wall: r.wall, rssKiB: m ? Number(m[1]) : NaN, inner, stdout: r.stdout, stderr: r.stderr };
 }
 
 function variants(ns, extended, haveDrain) {
@@ -147,6 +168,7 @@ function variants(ns, extended, haveDrain) {
     { key: 'conntrack', label: 'conntrack -L > /dev/null', argv: ['ip', 'netns', 'exec', ns, 'conntrack', '-L'] },
     { key: 'floor', label: 'kernel floor (node, receiveBatch)', argv: [process.execPath, __filename, '--child', 'floor', ns], json: true },
   ];
+  v.push({ key: 'node', label: 'node start-up alone (node -e 0)', argv: [process.execPath, '-e', '0'] });
   if (haveDrain) v.push({ key: 'floorc', label: 'kernel floor (C, recv)', argv: ['ip', 'netns', 'exec', ns, DRAIN], cfloor: true });
   if (extended) {
     v.push({ key: 'ctrackx', label: 'ctrack -L -o extended', argv: [process.execPath, CTRACK, '-L', '-o', 'extended', '--netns', ns] });
@@ -155,12 +177,10 @@ function variants(ns, extended, haveDrain) {
   return v;
 }
 
-function lineCount(argv) {
-  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
+async function lineCount(argv) {
+  const r = await run(argv[0], argv.slice(1), { countLines: true });
   if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr.slice(0, 300)}`);
-  let n = 0;
-  for (let i = r.stdout.indexOf('\n'); i !== -1; i = r.stdout.indexOf('\n', i + 1)) n++;
-  return n;
+  return r.lines;
 }
 
 function fmtS(x) {
@@ -217,30 +237,30 @@ async function main() {
       have = size;
 
       // Correctness once per size: line counts of ctrack -L and conntrack -L.
-      const lc = lineCount([process.execPath, CTRACK, '-L', '--netns', ns]);
-      const lk = lineCount(['ip', 'netns', 'exec', ns, 'conntrack', '-L']);
+      const lc = await lineCount([process.execPath, CTRACK, '-L', '--netns', ns]);
+      const lk = await lineCount(['ip', 'netns', 'exec', ns, 'conntrack', '-L']);
       process.stdout.write(`lines: ctrack -L ${lc}, conntrack -L ${lk} ${lc === lk && lc === size ? '(equal)' : '(DIFFER)'}\n`);
 
       const reps = repsArg >= 0 ? Number(args[repsArg + 1]) : quick ? 3 : size >= 1000000 ? 3 : 5;
       const vs = variants(ns, extended, drainError === null);
       const runs = Object.fromEntries(vs.map((v) => [v.key, []]));
       // one untimed warm-up of each (page cache, JIT caches of node itself)
-      for (const v of vs) timed(v.argv, { stdoutTo: v.json ? 'json' : v.cfloor ? 'pipe' : 'ignore' });
+      for (const v of vs) await timed(v.argv, { stdoutTo: v.json ? 'json' : v.cfloor ? 'pipe' : 'ignore' });
       for (let r = 0; r < reps; r++) {
         const order = r % 2 === 0 ? vs : [...vs].reverse();
         for (const v of order) {
           let t;
           if (v.cfloor) {
-            t = timed(v.argv, { stdoutTo: 'pipe' });
+            t = await timed(v.argv, { stdoutTo: 'pipe' });
             const [msgs, , , secs] = t.stdout.trim().split(/\s+/).map(Number);
             t.inner = { n: msgs, seconds: secs };
           } else {
-            t = timed(v.argv, { stdoutTo: v.json ? 'json' : 'ignore' });
+            t = await timed(v.argv, { stdoutTo: v.json ? 'json' : 'ignore' });
           }
           runs[v.key].push(t);
         }
       }
-      const row = { size, reps, lines: { ctrack: lc, conntrack: lk }, v: {} };
+      const row = { size, reps, lines: { ctrack: lc, conntrack: lk }, v: {}, load: os.loadavg()[0].toFixed(2) };
       for (const v of vs) {
         const rs = runs[v.key];
         const walls = rs.map((x) => x.wall);
@@ -284,6 +304,7 @@ function table(row) {
   if (v.floorc) lines.push(`- API count-only / kernel floor (C), in-process: ${(v.api.inner / v.floorc.inner).toFixed(2)}x; node floor / C floor: ${(v.floor.inner / v.floorc.inner).toFixed(2)}x`);
   if (v.ctrackx) lines.push(`- ctrack -L -o extended / conntrack -L -o extended (wall): ${(v.ctrackx.wall / v.conntrackx.wall).toFixed(2)}x`);
   lines.push(`- peak RSS: ctrack -L ${v.ctrack.rssMiB.toFixed(1)} MiB, API ${v.api.rssMiB.toFixed(1)} MiB, conntrack -L ${v.conntrack.rssMiB.toFixed(1)} MiB`);
+  lines.push(`- 1-min load average after this size's runs: ${row.load} (2 cores)`);
   lines.push(`- correctness: ctrack -L printed ${row.lines.ctrack} lines, conntrack -L ${row.lines.conntrack} ${row.lines.ctrack === row.lines.conntrack ? '(equal)' : '(DIFFER)'}`);
   return lines.join('\n') + '\n';
 }
@@ -323,7 +344,7 @@ function report({ started, quick, m0, m1, results, fills, buckets, drainError })
   L.push('');
   L.push('## Method');
   L.push('');
-  L.push('One namespace (same setup as test/helpers/netns.ts) grown by bench/fill.js: IPCTNL_MSG_CT_NEW requests, 128 per datagram, TCP ESTABLISHED / UDP alternately, timeout 3600, distinct 10.x.y.z sources. At each size every variant runs once untimed, then the repetitions interleave (alternating order). Each run is its own process under `/usr/bin/time -f %M` (peak RSS); wall time is measured by the parent around the whole process (node start-up included for the node runs, ~40-60 ms). "in-process dump s" is timed inside the child from opening the socket to NLMSG_DONE, so API vs floor compares the dump alone.');
+  L.push('One namespace (same setup as test/helpers/netns.ts) grown by bench/fill.js: IPCTNL_MSG_CT_NEW requests, 128 per datagram, TCP ESTABLISHED / UDP alternately, timeout 3600, distinct 10.x.y.z sources. At each size every variant runs once untimed, then the repetitions interleave (alternating order). Each run is its own process under `/usr/bin/time -f %M` (peak RSS); wall time is measured by the parent around the whole process (node start-up included for the node runs: see the `node -e 0` row). "in-process dump s" is timed inside the child from opening the socket to NLMSG_DONE, so API vs floor compares the dump alone.');
   L.push('');
   L.push('- kernel floor (node): NetlinkSocket.open() + the dump request, then the native `receiveBatch()` in a busy loop into the WASM arena, counting bytes, no decoding; the end is found from the last 20 bytes of each batch\'s last datagram (NLMSG_DONE).');
   L.push(`- kernel floor (C): bench/anchors/drain.c, raw recv() into a 1 MiB buffer, walks the nlmsghdr chain only.${drainError ? ` NOT RUN: ${drainError}` : ''}`);

@@ -39,12 +39,23 @@ export interface DecoderCounters {
   truncated: number;
   /** Checked build only: reads outside the current message. */
   violations: number;
+  /** Flow messages dropped by the filter program (setFilter). */
+  filtered: number;
 }
 
 const CTX_0103: Record<Ctx0103, number> = {
   guess: L.CTX_0103_GUESS,
   flow: L.CTX_0103_FLOW,
   'exp-stats': L.CTX_0103_EXP_STATS,
+};
+
+const FILTER_ERR_TEXT: Record<number, string> = {
+  [L.FERR_COUNT]: `more than ${L.FILTER_MAX_CONDS} conditions`,
+  [L.FERR_OP]: 'unknown operation',
+  [L.FERR_SLOT]: 'tuple slot is not 0 (orig), 1 (reply) or 2 (master)',
+  [L.FERR_FAMILY]: 'address family is not 2 (AF_INET) or 10 (AF_INET6)',
+  [L.FERR_PLEN]: 'prefix longer than the address',
+  [L.FERR_ARG]: 'operand out of range',
 };
 
 export class Decoder {
@@ -161,6 +172,43 @@ export class Decoder {
     return this.view.at(i);
   }
 
+  /**
+   * Install a compiled filter program (FilterBuilder.compile(), see
+   * assembly/filter.ts for the format), or remove it with null. Flow messages
+   * the program rejects produce no record and are counted in
+   * counters().filtered. A malformed program throws
+   * ConntrackError('ERR_CT_INVALID_ARGUMENT') and leaves no filter installed.
+   */
+  setFilter(program: Uint8Array | null): void {
+    const bytes = this.core.bytes;
+    const dv = this.core.view;
+    // no filter until the new program is validated
+    dv.setUint32(L.FILTER + L.FILTER_COUNT, 0, true);
+    if (program === null) return;
+    if (!(program instanceof Uint8Array)) {
+      throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'filter program must be a Uint8Array or null');
+    }
+    if (program.length < L.FILTER_HDR || program.length > L.FILTER_SIZE || (program.length - L.FILTER_HDR) % L.FCOND_SIZE !== 0) {
+      throw new ConntrackError(
+        'ERR_CT_INVALID_ARGUMENT',
+        `filter program must be ${L.FILTER_HDR} + n * ${L.FCOND_SIZE} bytes, at most ${L.FILTER_SIZE}, not ${program.length}`,
+      );
+    }
+    bytes.set(program, L.FILTER);
+    // conditions past the program read as op 0 (invalid): a count larger than the program is refused
+    bytes.fill(0, L.FILTER + program.length, L.FILTER + L.FILTER_SIZE);
+    const ex = this.core.exports as unknown as { filterCheck?: () => number };
+    if (typeof ex.filterCheck !== 'function') {
+      dv.setUint32(L.FILTER + L.FILTER_COUNT, 0, true);
+      throw new ConntrackError('ERR_CT_WASM', 'the WASM module has no filter engine (stale dist/wasm); run "npm run build"');
+    }
+    const err = ex.filterCheck();
+    if (err !== 0) {
+      dv.setUint32(L.FILTER + L.FILTER_COUNT, 0, true);
+      throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', `invalid filter program: ${FILTER_ERR_TEXT[err] ?? `filter status ${err}`}`, { status: err });
+    }
+  }
+
   /** Counters since this decoder was created. */
   counters(): DecoderCounters {
     const dv = this.core.view;
@@ -171,6 +219,7 @@ export class Decoder {
       bad: dv.getUint32(c + L.CTRL_BAD, true),
       truncated: dv.getUint32(c + L.CTRL_TRUNC, true),
       violations: dv.getUint32(c + L.CTRL_VIOLATIONS, true),
+      filtered: dv.getUint32(c + L.CTRL_FILTERED, true),
     };
   }
 

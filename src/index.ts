@@ -14,6 +14,7 @@ export {
 } from './conntrack';
 export { EventStream, type EventsOptions, type EventBatch, type EventStreamEvents } from './events';
 export { encodeRequest, dumpRequest, statsRequest, parseAddress, type FlowInput, type TupleInput, type ExpectInput, type RequestHeader, type RequestBody } from './encode';
+export { FilterBuilder, ConntrackFilter, ConntrackFilterType } from './filter';
 export { RecordView } from './record';
 export { FlowView, TupleView, CountersView } from './view';
 export { toMessage } from './materialize';
