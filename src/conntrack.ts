@@ -11,6 +11,7 @@ import { toMessage } from './materialize';
 import type { RecordView } from './record';
 import { NetlinkSocket } from './socket';
 import { EventStream, type EventsOptions } from './events';
+import { FilterBuilder, ConntrackFilter } from './filter';
 import type { CpuStats, Expectation, ExpectStats, Flow, GlobalStats } from './types';
 import {
   CT_DELETE, CT_GET, CT_NEW, EXP_DELETE, EXP_GET, EXP_NEW, dumpRequest, encodeRequest, statsRequest,
@@ -39,6 +40,11 @@ export interface DumpOptions {
   mark?: number;
   /** Mask for `mark` (default 0xffffffff). */
   markMask?: number;
+  /**
+   * Only entries this filter matches: evaluated in WASM while the dump is
+   * decoded, so entries that do not match never become records or objects.
+   */
+  filter?: FilterBuilder | ConntrackFilter;
   /** Read and zero the counters atomically (IPCTNL_MSG_CT_GET_CTRZERO; conntrack table only). */
   zeroCounters?: boolean;
   /**
@@ -96,7 +102,7 @@ export class Conntrack {
       if (rec.kind !== wantKind) return;
       n++;
       onRecord(rec);
-    }, { timeout: this.timeout, ctx0103 });
+    }, { timeout: this.timeout, ctx0103, filter: opts.filter?.compile() });
     return n;
   }
 

@@ -36,6 +36,8 @@ export interface RequestOptions {
    * expectation statistics); applied when the request starts, default 'guess'.
    */
   ctx0103?: Ctx0103;
+  /** A compiled filter program (FilterBuilder.compile()) the decoder applies to the replies; none by default. */
+  filter?: Uint8Array;
   /** Milliseconds without any reply datagram before giving up (default 5000); paused time does not count. */
   timeout?: number;
 }
@@ -306,6 +308,7 @@ export class NetlinkSocket {
       if (onRecord) this.pending.onRecord = onRecord;
       this.decoder.expect(seq, this.port);
       this.decoder.setContext0103(opts.ctx0103 ?? 'guess');
+      this.decoder.setFilter(opts.filter ?? null);
       try {
         this.updatePolling();
         this.send(bytes);

@@ -19,6 +19,7 @@ describe('bad arguments: exit 2 and exactly one line on stderr', () => {
     ['table not valid for the command', ['-S', 'dying', '--replay', DUMP]],
     ['missing option value', ['-L', '--replay']],
     ['-I without an address', ['-I', '-p', 'tcp', '-d', '10.0.0.1', '-t', '5']],
+    ['--state without a protocol that has states', ['-L', '--state', 'ESTABLISHED']],
     ['-I with --replay', ['-I', '-p', 'tcp', '-s', '10.0.0.1', '-d', '10.0.0.2', '-t', '5', '--replay', DUMP]],
     ['-F with --replay', ['-F', '--replay', DUMP]],
     ['-G against the kernel without a tuple', ['-G', '-p', 'tcp']],
@@ -48,10 +49,10 @@ describe('operation failures: exit 1 with a clear line', () => {
     expect(r.stderr).toMatch(/not a classic pcap file.*ERR_CT_CAPTURE/);
   });
 
-  test('filter flags on -L are refused plainly (exit 2) before any kernel access', async () => {
-    const r = await ctrack('-L', '-p', 'tcp');
+  test('filter flags where they mean nothing are refused (exit 2) before any kernel access', async () => {
+    const r = await ctrack('-S', '-p', 'tcp');
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/not supported yet/);
+    expect(r.stderr).toMatch(/not supported with -S/);
   });
 
   test('-E over a capture without events shows nothing and exits 1 like conntrack', async () => {

@@ -166,3 +166,28 @@ test("the seed's Go API: conntrackTableList and conntrackTableFlush", async () =
   await conntrackTableFlush(ConntrackTable, { netns: ns.name });
   expect(table()).toHaveLength(0);
 });
+
+test('ctrack -D deletes exactly what conntrack -D deletes on an identical set of entries', async () => {
+  await ct.flush();
+  // the same entries twice, under 10.90.x (for ctrack) and 10.91.x (for conntrack)
+  for (const net of ['10.90', '10.91']) {
+    for (let i = 1; i <= 4; i++) {
+      await ct.create({ orig: { src: `${net}.0.${i}`, dst: `${net}.1.1`, protoNum: i % 2 ? 17 : 6, srcPort: 100 + i, dstPort: 53 }, timeout: 200,
+        mark: i, ...(i % 2 ? {} : { tcp: { state: 3 } }) });
+    }
+  }
+  const sel = (net: string) => ['-p', 'udp', '-s', `${net}.0.0/24`, '--dport', '53'];
+  const ours = await ctrack('-D', ...sel('10.90'), '--netns', ns.name);
+  const theirs = ns.exec('/bin/sh', ['-c', `conntrack -D ${sel('10.91').join(' ')} 2>&1`]);
+  const norm = (t: string) => t.split('\n').filter((l) => l.startsWith('udp') || l.startsWith('tcp'))
+    .map((l) => l.replace(/10\.9[01]\./g, 'N.').replace(/ \d+ src=/, ' T src=').replace(/delta-time=\d+ /, '')).sort();
+  expect(norm(ours.stdout)).toEqual(norm(theirs));
+  expect(norm(ours.stdout)).toHaveLength(2);
+  expect(ours.stderr).toBe('conntrack v1.4.7 (conntrack-tools): 2 flow entries have been deleted.\n');
+  const left = table();
+  expect(left.filter((l) => l.includes('10.90.')).map((l) => l.replace(/10\.90\./g, 'N.').replace(/ \d+ /, ' T ')).sort())
+    .toEqual(left.filter((l) => l.includes('10.91.')).map((l) => l.replace(/10\.91\./g, 'N.').replace(/ \d+ /, ' T ')).sort());
+  const none = await ctrack('-D', '-p', 'udp', '-s', '10.99.0.1', '--netns', ns.name);
+  expect(none.code).toBe(1);
+  expect(none.stderr).toBe('conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.\n');
+});

@@ -80,6 +80,22 @@ describe.each([
   [['dying']],
   [['unconfirmed']],
   [['expect']],
+  // filter flags: evaluated by our WASM filter program, by conntrack in user space
+  [['-p', 'tcp']],
+  [['-p', 'udp', '--dport', '53']],
+  [['-s', '10.0.0.0/24']],
+  [['-s', '10.0.0.1', '-d', '10.0.0.2', '-p', 'tcp', '--sport', '1000']],
+  [['-d', 'fd00::2']],
+  [['-r', '8.8.8.8', '-q', '203.0.113.1']],
+  [['-p', 'udp', '--reply-port-src', '53']],
+  [['-m', '7']],
+  [['-m', '0xf0/0xf0']],
+  [['-u', 'ASSURED']],
+  [['-w', '5']],
+  [['-p', 'tcp', '--state', 'ESTABLISHED']],
+  [['-p', 'icmp', '--icmp-type', '8']],
+  [['-f', 'ipv6', '-p', 'udp', '-o', 'extended']],
+  [['-p', 'sctp', '--state', 'ESTABLISHED']],
 ])('ctrack -L %j equals conntrack -L on the same table', (extra) => {
   test('stdout and summary', async () => {
     const ours = await ctrack('-L', ...extra, '--netns', ns.name);

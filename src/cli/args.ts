@@ -3,10 +3,10 @@
 // comma list. Bad input is a UsageError: one line on stderr, exit code 2
 // (conntrack-tools' PARAMETER_PROBLEM).
 import { Command, CommanderError, Option } from 'commander';
-import { entry as entryOf, origTuple, type EntryFlagValues } from './flags';
+import { entry as entryOf, filterOf, origTuple, type EntryFlagValues } from './flags';
 import { UsageError } from './usage';
 
-export type CommandName = 'list' | 'get' | 'event' | 'stats' | 'count' | 'create' | 'flush';
+export type CommandName = 'list' | 'get' | 'event' | 'stats' | 'count' | 'create' | 'flush' | 'delete';
 export type Table = 'conntrack' | 'expect' | 'dying' | 'unconfirmed';
 
 /** -o values of conntrack-tools plus json. */
@@ -40,6 +40,7 @@ const TABLES_OF: Record<CommandName, readonly Table[]> = {
   count: ['conntrack', 'expect'],
   create: ['conntrack'],
   flush: ['conntrack', 'expect'],
+  delete: ['conntrack'],
 };
 
 const COMMAND_FLAGS: [string, CommandName, string][] = [
@@ -50,6 +51,7 @@ const COMMAND_FLAGS: [string, CommandName, string][] = [
   ['-C, --count [table]', 'count', 'show the table counter'],
   ['-I, --create [table]', 'create', 'create an entry (needs -p, -s, -d, -t; ports or ICMP fields; --state for TCP)'],
   ['-F, --flush [table]', 'flush', 'flush the table (with -f: only that family)'],
+  ['-D, --delete [table]', 'delete', 'delete the entries the filter flags select (all with none)'],
 ];
 
 // Entry flags: [commander flags, EntryFlagValues key, help].
@@ -91,6 +93,8 @@ Examples:
   ctrack -I -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 80 -t 120 --state ESTABLISHED
   ctrack -G -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 80
   ctrack -F -f ipv6                               delete the IPv6 entries only
+  ctrack -L -p tcp --dport 443 -s 10.0.0.0/8      list with filters (evaluated in WASM)
+  ctrack -D -p udp -d 192.0.2.53                  delete what the filters select
   ctrack -L --replay dump.pcap                    list a captured dump
   ctrack -L --replay dump.pcap -o extended,id     with layer 3 and ids
   ctrack -L --replay dump.pcap -o json            one JSON object per line
@@ -167,10 +171,15 @@ export function parseArgs(argv: string[]): CliArgs {
   }
   const entry: EntryFlagValues = {};
   for (const [, key] of ENTRY_FLAGS) if (o[key] !== undefined) entry[key] = o[key] as string;
-  const usesEntry = command === 'create' || command === 'get';
+  const usesEntry = command === 'create' || command === 'get' || command === 'list' || command === 'delete';
   if (!usesEntry && Object.keys(entry).length > 0) {
-    throw new UsageError(`filter flags (${Object.keys(entry).join(', ')}) on ${given[0][0].slice(0, 2)} are not supported yet; the filter engine is a later milestone`);
+    throw new UsageError(`filter flags (${Object.keys(entry).join(', ')}) are not supported with ${given[0][0].slice(0, 2)}`);
   }
+  if ((command === 'list' || command === 'delete') && Object.keys(entry).length > 0) {
+    if (table !== 'conntrack') throw new UsageError(`filter flags work on the conntrack table only, not '${table}'`);
+    filterOf(entry, family as CliArgs['family']); // bad values: exit 2 before any kernel access
+  }
+  if (command === 'delete' && o.replay !== undefined) throw new UsageError('-D changes the kernel\'s table; it cannot be combined with --replay');
   if (command === 'create') {
     for (const [key, flag] of [['proto', '-p'], ['src', '-s'], ['dst', '-d'], ['timeout', '--timeout']] as const) {
       if (entry[key] === undefined) throw new UsageError(`-I needs the \`${flag}' option`);
@@ -200,7 +209,7 @@ export function parseArgs(argv: string[]): CliArgs {
 }
 
 function optionKey(command: CommandName): string {
-  return { list: 'dump', get: 'get', event: 'event', stats: 'stats', count: 'count', create: 'create', flush: 'flush' }[command];
+  return { list: 'dump', get: 'get', event: 'event', stats: 'stats', count: 'count', create: 'create', flush: 'flush', delete: 'delete' }[command];
 }
 
 /** Help text, for `ctrack --help` and tests. */

@@ -4,6 +4,7 @@
 import { parseAddress, type FlowInput, type TupleInput } from '../encode';
 import { DCCP_STATES, SCTP_STATES, STATUS_FLAG_NAMES, TCP_STATES } from '../format/names';
 import { UsageError } from './usage';
+import { FilterBuilder } from '../filter';
 
 /** The raw option values commander collected (strings), by long name. */
 export interface EntryFlagValues {
@@ -138,4 +139,62 @@ export function entry(v: EntryFlagValues): FlowInput {
     else f.tcp = { state: s };
   }
   return f;
+}
+
+/**
+ * The filter conntrack -L / -D apply for these flags: -s -d (orig, CIDR
+ * allowed), -r -q (reply), -p, --sport --dport (orig), --reply-port-src/dst,
+ * --icmp-*, --state, -m MARK[/MASK], -u (statuses that must be set), -w
+ * (zone), --orig-zone / --reply-zone, and -f. Undefined when no flag filters.
+ */
+export function filterOf(v: EntryFlagValues, family?: 'ipv4' | 'ipv6'): FilterBuilder | undefined {
+  const b = new FilterBuilder();
+  let any = false;
+  const add = (fn: () => void): void => {
+    fn();
+    any = true;
+  };
+  const proto = v.proto !== undefined ? protoNumber(v.proto) : undefined;
+  const ports = l4(v, proto, false);
+  const replyPorts = l4(v, proto, true);
+  if (family) add(() => b.family(family));
+  if (proto !== undefined) add(() => b.proto(proto));
+  if (v.src !== undefined) add(() => b.src(cidr(v.src as string, '-s'), 'orig'));
+  if (v.dst !== undefined) add(() => b.dst(cidr(v.dst as string, '-d'), 'orig'));
+  if (v.replySrc !== undefined) add(() => b.src(cidr(v.replySrc as string, '-r'), 'reply'));
+  if (v.replyDst !== undefined) add(() => b.dst(cidr(v.replyDst as string, '-q'), 'reply'));
+  if (ports.srcPort !== undefined) add(() => b.sport(ports.srcPort as number, 'orig'));
+  if (ports.dstPort !== undefined) add(() => b.dport(ports.dstPort as number, 'orig'));
+  if (replyPorts.srcPort !== undefined) add(() => b.sport(replyPorts.srcPort as number, 'reply'));
+  if (replyPorts.dstPort !== undefined) add(() => b.dport(replyPorts.dstPort as number, 'reply'));
+  if (ports.icmpType !== undefined || ports.icmpCode !== undefined || ports.icmpId !== undefined) {
+    add(() => b.icmp({ type: ports.icmpType, code: ports.icmpCode, id: ports.icmpId }));
+  }
+  if (v.state !== undefined) {
+    // a protocol option in conntrack: without -p it is an unknown option
+    if (proto !== 6 && proto !== 132 && proto !== 33) throw new UsageError('--state needs -p tcp, sctp or dccp');
+    const st = stateNumber(v.state, proto);
+    add(() => (proto === 132 ? b.sctpState(st) : proto === 33 ? b.dccpState(st) : b.tcpState(st)));
+  }
+  if (v.mark !== undefined) {
+    const [m, mask] = v.mark.split('/');
+    add(() => b.mark(uint(m, '-m', 0xffffffff), mask !== undefined ? uint(mask, '-m', 0xffffffff) : 0xffffffff));
+  }
+  if (v.status !== undefined) {
+    const bits = statusBits(v.status);
+    add(() => b.status({ has: [bits] })); // a number is a mask of IPS_* bits
+  }
+  if (v.zone !== undefined) add(() => b.zone(uint(v.zone as string, '-w', 0xffff)));
+  if (v.origZone !== undefined) add(() => b.tupleZone(uint(v.origZone as string, '--orig-zone', 0xffff), 'orig'));
+  if (v.replyZone !== undefined) add(() => b.tupleZone(uint(v.replyZone as string, '--reply-zone', 0xffff), 'reply'));
+  if (v.timeout !== undefined) throw new UsageError('-t is not a filter for -L/-D');
+  return any ? b : undefined;
+}
+
+/** An address or CIDR for a filter flag (a bare address is /32 or /128). */
+function cidr(v: string, flag: string): string {
+  const [addr, plen] = v.split('/');
+  address(addr, flag);
+  if (plen !== undefined && !/^[0-9]{1,3}$/.test(plen)) throw new UsageError(`${flag}: '${v}' has a bad prefix length`);
+  return plen === undefined ? (addr.includes(':') ? `${addr}/128` : `${addr}/32`) : v;
 }

@@ -7,7 +7,7 @@ import { decodeError, toMessage } from '../materialize';
 import * as L from '../generated/layout';
 import * as A from '../generated/attrs';
 import { Conntrack } from '../conntrack';
-import { entry, origTuple } from './flags';
+import { entry, filterOf, origTuple } from './flags';
 import { NetlinkSocket } from '../socket';
 import type { RecordView } from '../record';
 import type { Ctx0103 } from '../decoder';
@@ -18,7 +18,7 @@ import {
   type SummaryCommand, type LabelMap,
 } from '../format';
 import type { CliArgs } from './args';
-import type { Message } from '../types';
+import type { Flow, Message } from '../types';
 
 /** Buffered text sink; flushes when large and at the end. */
 export class Output {
@@ -51,6 +51,7 @@ function summaryCommand(a: CliArgs): SummaryCommand {
     case 'count': return expect ? 'expect-count' : 'count';
     case 'create': return expect ? 'expect-create' : 'create';
     case 'flush': return expect ? 'expect-flush' : 'flush';
+    case 'delete': return expect ? 'expect-delete' : 'delete';
   }
 }
 
@@ -193,12 +194,15 @@ function wallClock(): { sec: number; usec: number } {
 export async function runLive(a: CliArgs, io: RunIo, signals: LiveSignals = processSignals): Promise<number> {
   if (a.command === 'event') return runEvents(a, io, signals);
   if (a.command === 'create' || a.command === 'flush' || a.command === 'get') return runWrite(a, io);
+  if (a.command === 'delete') return runDelete(a, io);
   const p = makePrinter(a, io);
   const ct = await Conntrack.open({ netns: a.netns });
   try {
     if (a.command === 'list') {
       const now = wallClock();
-      await ct.dumpRecords({ table: a.table, family: a.family }, (rec) => p.show(asMessage(rec), now.sec, now.usec));
+      // -f goes to the kernel (nfgen_family); the other filter flags run in WASM
+      const filter = filterOf(a.entry);
+      await ct.dumpRecords({ table: a.table, family: a.family, filter }, (rec) => p.show(asMessage(rec), now.sec, now.usec));
     } else if (a.command === 'stats') {
       const now = wallClock();
       const stats = a.table === 'expect' ? await ct.expectStats() : await ct.stats();
@@ -252,6 +256,36 @@ async function runWrite(a: CliArgs, io: RunIo): Promise<number> {
   } finally {
     ct.close();
   }
+}
+
+/**
+ * -D: dump what the filter flags select (all entries without any), print each
+ * entry as conntrack does, and delete it by tuple and id (an entry that went
+ * away meanwhile is skipped). Exit 1 when nothing was deleted.
+ */
+async function runDelete(a: CliArgs, io: RunIo): Promise<number> {
+  const p = makePrinter({ ...a, command: 'list' }, io);
+  const ct = await Conntrack.open({ netns: a.netns });
+  let deleted = 0;
+  try {
+    const now = wallClock();
+    const flows = (await ct.list({ family: a.family, filter: filterOf(a.entry) })) as Flow[];
+    for (const f of flows) {
+      try {
+        await ct.delete(f);
+      } catch (e) {
+        if (e instanceof ConntrackError && e.code === 'ERR_CT_NOT_FOUND') continue;
+        throw e;
+      }
+      deleted++;
+      p.show(f, now.sec, now.usec);
+    }
+  } finally {
+    ct.close();
+  }
+  io.out.flush();
+  io.err(formatSummary(summaryCommand(a), deleted) as string);
+  return deleted === 0 ? 1 : 0;
 }
 
 /** conntrack -C expect counts the expectation table by dumping it. */
