@@ -191,3 +191,23 @@ test('ctrack -D deletes exactly what conntrack -D deletes on an identical set of
   expect(none.code).toBe(1);
   expect(none.stderr).toBe('conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.\n');
 });
+
+test('ctrack -U sets the new timeout like conntrack -U (same line), and a mark, which conntrack 1.4.7 cannot here', async () => {
+  await ct.flush();
+  for (const net of ['10.92', '10.93']) {
+    await ct.create({ orig: { src: `${net}.0.1`, dst: `${net}.1.1`, protoNum: 17, srcPort: 5, dstPort: 53 }, timeout: 200, mark: 3 });
+  }
+  const ours = await ctrack('-U', '-s', '10.92.0.1', '-t', '50', '--netns', ns.name);
+  const theirs = ns.exec('/bin/sh', ['-c', 'conntrack -U -s 10.93.0.1 -t 50 2>&1']);
+  const norm = (t: string) => t.split('\n').filter((l) => l.startsWith('udp')).map((l) => l.replace(/10\.9[23]\./g, 'N.').replace(/ (49|50) src=/, ' T src='));
+  expect(norm(ours.stdout)).toEqual(norm(theirs));
+  expect(ours.stderr).toBe('conntrack v1.4.7 (conntrack-tools): 1 flow entries have been updated.\n');
+  expect(only(table(), '10.92.0.1')).toMatch(/^udp +17 (49|50) /);
+  // conntrack 1.4.7 answers "Operation not supported" to -U -m on this kernel; ours sets it
+  const m = await ctrack('-U', '-s', '10.92.0.1', '-m', '9', '--netns', ns.name);
+  expect(m.code).toBe(0);
+  expect(only(table(), '10.92.0.1')).toContain('mark=9');
+  expect(only(table(), '10.93.0.1')).toContain('mark=3');
+  const none = await ctrack('-U', '-s', '10.99.0.1', '-m', '1', '--netns', ns.name);
+  expect(none.code).toBe(1);
+});

@@ -6,7 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { entry as entryOf, filterOf, origTuple, type EntryFlagValues } from './flags';
 import { UsageError } from './usage';
 
-export type CommandName = 'list' | 'get' | 'event' | 'stats' | 'count' | 'create' | 'flush' | 'delete';
+export type CommandName = 'list' | 'get' | 'event' | 'stats' | 'count' | 'create' | 'flush' | 'delete' | 'update';
 export type Table = 'conntrack' | 'expect' | 'dying' | 'unconfirmed';
 
 /** -o values of conntrack-tools plus json. */
@@ -41,6 +41,7 @@ const TABLES_OF: Record<CommandName, readonly Table[]> = {
   create: ['conntrack'],
   flush: ['conntrack', 'expect'],
   delete: ['conntrack'],
+  update: ['conntrack'],
 };
 
 const COMMAND_FLAGS: [string, CommandName, string][] = [
@@ -52,6 +53,7 @@ const COMMAND_FLAGS: [string, CommandName, string][] = [
   ['-I, --create [table]', 'create', 'create an entry (needs -p, -s, -d, -t; ports or ICMP fields; --state for TCP)'],
   ['-F, --flush [table]', 'flush', 'flush the table (with -f: only that family)'],
   ['-D, --delete [table]', 'delete', 'delete the entries the filter flags select (all with none)'],
+  ['-U, --update [table]', 'update', 'set -t / -m / -u on the entries the other filter flags select'],
 ];
 
 // Entry flags: [commander flags, EntryFlagValues key, help].
@@ -171,7 +173,7 @@ export function parseArgs(argv: string[]): CliArgs {
   }
   const entry: EntryFlagValues = {};
   for (const [, key] of ENTRY_FLAGS) if (o[key] !== undefined) entry[key] = o[key] as string;
-  const usesEntry = command === 'create' || command === 'get' || command === 'list' || command === 'delete';
+  const usesEntry = command === 'create' || command === 'get' || command === 'list' || command === 'delete' || command === 'update';
   if (!usesEntry && Object.keys(entry).length > 0) {
     throw new UsageError(`filter flags (${Object.keys(entry).join(', ')}) are not supported with ${given[0][0].slice(0, 2)}`);
   }
@@ -180,6 +182,15 @@ export function parseArgs(argv: string[]): CliArgs {
     filterOf(entry, family as CliArgs['family']); // bad values: exit 2 before any kernel access
   }
   if (command === 'delete' && o.replay !== undefined) throw new UsageError('-D changes the kernel\'s table; it cannot be combined with --replay');
+  if (command === 'update') {
+    if (o.replay !== undefined) throw new UsageError('-U changes the kernel\'s table; it cannot be combined with --replay');
+    if (entry.timeout === undefined && entry.mark === undefined && entry.status === undefined) {
+      throw new UsageError('-U needs a new value: -t, -m or -u');
+    }
+    const { timeout: _t, mark: _m, status: _u, ...selectors } = entry;
+    filterOf(selectors, family as CliArgs['family']);
+    entryOf({ ...entry, proto: entry.proto ?? 'tcp', src: entry.src ?? '0.0.0.0', dst: entry.dst ?? '0.0.0.0' });
+  }
   if (command === 'create') {
     for (const [key, flag] of [['proto', '-p'], ['src', '-s'], ['dst', '-d'], ['timeout', '--timeout']] as const) {
       if (entry[key] === undefined) throw new UsageError(`-I needs the \`${flag}' option`);
@@ -209,7 +220,7 @@ export function parseArgs(argv: string[]): CliArgs {
 }
 
 function optionKey(command: CommandName): string {
-  return { list: 'dump', get: 'get', event: 'event', stats: 'stats', count: 'count', create: 'create', flush: 'flush', delete: 'delete' }[command];
+  return { list: 'dump', get: 'get', event: 'event', stats: 'stats', count: 'count', create: 'create', flush: 'flush', delete: 'delete', update: 'update' }[command];
 }
 
 /** Help text, for `ctrack --help` and tests. */

@@ -52,6 +52,7 @@ function summaryCommand(a: CliArgs): SummaryCommand {
     case 'create': return expect ? 'expect-create' : 'create';
     case 'flush': return expect ? 'expect-flush' : 'flush';
     case 'delete': return expect ? 'expect-delete' : 'delete';
+    case 'update': return 'update';
   }
 }
 
@@ -195,6 +196,7 @@ export async function runLive(a: CliArgs, io: RunIo, signals: LiveSignals = proc
   if (a.command === 'event') return runEvents(a, io, signals);
   if (a.command === 'create' || a.command === 'flush' || a.command === 'get') return runWrite(a, io);
   if (a.command === 'delete') return runDelete(a, io);
+  if (a.command === 'update') return runUpdate(a, io);
   const p = makePrinter(a, io);
   const ct = await Conntrack.open({ netns: a.netns });
   try {
@@ -286,6 +288,44 @@ async function runDelete(a: CliArgs, io: RunIo): Promise<number> {
   io.out.flush();
   io.err(formatSummary(summaryCommand(a), deleted) as string);
   return deleted === 0 ? 1 : 0;
+}
+
+/**
+ * -U: the filter flags other than -t / -m / -u select entries; those three
+ * are the new values. Each entry is updated by tuple and id (only the new
+ * values are sent) and printed as it is afterwards. Exit 1 when none was.
+ */
+async function runUpdate(a: CliArgs, io: RunIo): Promise<number> {
+  const { timeout, mark, status, ...selectors } = a.entry;
+  const values = entry({ proto: 'tcp', src: '0.0.0.0', dst: '0.0.0.0', timeout, mark, status });
+  const p = makePrinter({ ...a, command: 'list' }, io);
+  const ct = await Conntrack.open({ netns: a.netns });
+  let updated = 0;
+  try {
+    const flows = (await ct.list({ family: a.family, filter: filterOf(selectors) })) as Flow[];
+    for (const f of flows) {
+      try {
+        await ct.update({ orig: f.orig, id: f.id, timeout: values.timeout, mark: values.mark, markMask: values.markMask, status: values.status });
+        const after = await ct.get(f.orig as Flow['orig'] & object);
+        const now = wallClock();
+        p.show(after, now.sec, now.usec);
+        updated++;
+      } catch (e) {
+        if (e instanceof ConntrackError && e.code === 'ERR_CT_NOT_FOUND') continue;
+        if (e instanceof ConntrackError && e.errno !== undefined && e.code === 'ERR_CT_KERNEL') {
+          io.out.flush();
+          io.err(formatOperationFailed(e.errno, 'update'));
+          return 1;
+        }
+        throw e;
+      }
+    }
+  } finally {
+    ct.close();
+  }
+  io.out.flush();
+  io.err(formatSummary('update', updated) as string);
+  return updated === 0 ? 1 : 0;
 }
 
 /** conntrack -C expect counts the expectation table by dumping it. */
