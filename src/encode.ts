@@ -9,7 +9,7 @@ import { ConntrackError } from './errors';
 import * as L from './generated/layout';
 import * as A from './generated/attrs';
 import type { DecoderExports, WasmCore } from './wasm';
-import type { Counters, DccpInfo, NatRange, SctpInfo, SeqAdj, Synproxy, TcpInfo } from './types';
+import type { Counters, Flow, NatRange, SeqAdj } from './types';
 
 /** The encoder's exports (assembly/encode.ts), next to the decoder's. */
 export interface EncoderExports extends DecoderExports {
@@ -64,39 +64,15 @@ export interface TupleInput {
   readonly zone?: number;
 }
 
-/** A conntrack entry to encode: Flow (types.ts) with everything optional. */
-export interface FlowInput {
+/**
+ * A conntrack entry to encode: Flow (types.ts) with everything optional, the
+ * tuples as TupleInput. Derived from Flow so the two cannot drift apart.
+ */
+export type FlowInput = Partial<Omit<Flow, 'kind' | 'event' | 'family' | 'nlType' | 'nlFlags' | 'seq' | 'pid' | 'orig' | 'reply' | 'master'>> & {
   readonly orig?: TupleInput;
   readonly reply?: TupleInput;
   readonly master?: TupleInput;
-  readonly status?: number;
-  readonly statusMask?: number;
-  readonly timeout?: number;
-  readonly mark?: number;
-  readonly markMask?: number;
-  readonly use?: number;
-  readonly id?: number;
-  readonly secmark?: number;
-  readonly zone?: number;
-  readonly tcp?: TcpInfo;
-  readonly dccp?: DccpInfo;
-  readonly sctp?: SctpInfo;
-  readonly countersOrig?: Counters;
-  readonly countersReply?: Counters;
-  readonly timestampStart?: bigint;
-  readonly timestampStop?: bigint;
-  readonly timestampEvent?: bigint;
-  readonly helperName?: string;
-  readonly helperInfo?: Uint8Array;
-  readonly secctx?: string;
-  readonly labels?: Uint8Array;
-  readonly labelsMask?: Uint8Array;
-  readonly natSrc?: NatRange;
-  readonly natDst?: NatRange;
-  readonly seqAdjOrig?: SeqAdj;
-  readonly seqAdjReply?: SeqAdj;
-  readonly synproxy?: Synproxy;
-}
+};
 
 /** An expectation to encode: Expectation (types.ts) with everything optional. */
 export interface ExpectInput {
