@@ -9,7 +9,7 @@ import { ConntrackError } from './errors';
 import * as L from './generated/layout';
 import * as A from './generated/attrs';
 import type { DecoderExports, WasmCore } from './wasm';
-import type { Counters, Flow, NatRange, SeqAdj } from './types';
+import type { Counters, Flow, NatRange, SeqAdj, Tuple } from './types';
 
 /** The encoder's exports (assembly/encode.ts), next to the decoder's. */
 export interface EncoderExports extends DecoderExports {
@@ -49,20 +49,12 @@ export const DUMP_FLAGS = A.NLM_F_REQUEST | A.NLM_F_DUMP;
 // ---------------------------------------------------------------------------
 // Inputs.
 
-/** A tuple to encode. l3proto (AF_INET/AF_INET6) comes from the addresses. */
-export interface TupleInput {
-  readonly src?: string;
-  readonly dst?: string;
-  /** Optional; when given it must agree with the addresses (decoded tuples carry it). */
-  readonly l3proto?: number;
-  readonly protoNum?: number;
-  readonly srcPort?: number;
-  readonly dstPort?: number;
-  readonly icmpId?: number;
-  readonly icmpType?: number;
-  readonly icmpCode?: number;
-  readonly zone?: number;
-}
+/**
+ * A tuple to encode: Tuple (types.ts) with everything optional. l3proto
+ * (AF_INET/AF_INET6) comes from the addresses; when given (decoded tuples
+ * carry it) it must agree with them.
+ */
+export type TupleInput = Partial<Tuple>;
 
 /**
  * A conntrack entry to encode: Flow (types.ts) with everything optional, the
