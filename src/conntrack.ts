@@ -4,14 +4,17 @@
 // Requests are encoded in WASM (src/encode.ts over assembly/encode.ts) from
 // the same record layout the decoder fills; the socket host sends them and
 // receives the replies straight into the decoder's arena.
+import { constants as osConstants } from 'os';
 import { ConntrackError } from './errors';
 import * as A from './generated/attrs';
 import * as L from './generated/layout';
 import { toMessage } from './materialize';
 import type { RecordView } from './record';
+import type { DecoderCounters } from './decoder';
 import { NetlinkSocket } from './socket';
 import { EventStream, type EventsOptions } from './events';
 import { FilterBuilder, ConntrackFilter } from './filter';
+import { kernelCaps, NO_CAPS, planFilter, explainText, usesNewAttributes, type FilterPlan, type KernelCaps } from './plan';
 import type { CpuStats, Expectation, ExpectStats, Flow, GlobalStats } from './types';
 import {
   CT_DELETE, CT_GET, CT_NEW, EXP_DELETE, EXP_GET, EXP_NEW, dumpRequest, encodeRequest, statsRequest,
@@ -45,6 +48,13 @@ export interface DumpOptions {
    * decoded, so entries that do not match never become records or objects.
    */
   filter?: FilterBuilder | ConntrackFilter;
+  /**
+   * Let the kernel pre-filter the dump with the conditions it can evaluate
+   * (family, mark, status, zone, exact tuple fields: see explain()); default
+   * true. The result is the same either way: every condition is still
+   * checked in user space.
+   */
+  pushdown?: boolean;
   /** Read and zero the counters atomically (IPCTNL_MSG_CT_GET_CTRZERO; conntrack table only). */
   zeroCounters?: boolean;
   /**
@@ -65,6 +75,9 @@ function familyNumber(f: DumpOptions['family']): number {
 const ACK = A.NLM_F_REQUEST | A.NLM_F_ACK;
 
 export class Conntrack {
+  /** What this kernel accepts on dumps; narrowed to NO_CAPS after the kernel rejects a pushed attribute. */
+  private caps: KernelCaps = kernelCaps();
+
   private constructor(
     private readonly sock: NetlinkSocket,
     private readonly timeout: number,
@@ -75,6 +88,14 @@ export class Conntrack {
   static async open(opts: OpenOptions = {}): Promise<Conntrack> {
     const sock = NetlinkSocket.open({ netns: opts.netns, rcvBuf: opts.bufferSize ?? 4 << 20, maxPerWake: opts.maxPerWake });
     return new Conntrack(sock, opts.timeout ?? 5000, opts.netns);
+  }
+
+  /**
+   * The decoder's running counters for this socket's replies: `filtered`
+   * counts entries the user-space filter dropped (what pushdown saves).
+   */
+  counters(): DecoderCounters {
+    return this.sock.decoder.counters();
   }
 
   /** The netlink port id of this socket (nlmsg_pid of its requests' replies). */
@@ -89,10 +110,54 @@ export class Conntrack {
    * Resolves with the number of entries.
    */
   async dumpRecords(opts: DumpOptions, onRecord: (rec: RecordView) => void): Promise<number> {
+    const plan = this.plan(opts);
+    let n = 0;
+    try {
+      n = await this.dumpPlanned(opts, plan, (rec) => {
+        n++;
+        onRecord(rec);
+      });
+    } catch (e) {
+      // A kernel that rejects an attribute it does not know (EINVAL /
+      // EOPNOTSUPP before the first entry): plan again without them, once.
+      if (n > 0 || !usesNewAttributes(plan.kernel) || !isRejected(e)) throw e;
+      this.caps = NO_CAPS;
+      return this.dumpRecords(opts, onRecord);
+    }
+    return n;
+  }
+
+  /**
+   * What a dump with this filter asks of the kernel and what runs in user
+   * space, for this kernel (ctrack --explain prints `text`).
+   */
+  explain(filter: FilterBuilder | ConntrackFilter | undefined, opts: Omit<DumpOptions, 'filter'> = {}): FilterPlan & { text: string } {
+    const plan = this.plan({ ...opts, filter });
+    return { ...plan, text: explainText(plan) };
+  }
+
+  private plan(opts: DumpOptions): FilterPlan {
+    const conds = opts.filter ? opts.filter.conditions() : [];
+    if (opts.markMask !== undefined && opts.mark === undefined) throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'markMask needs mark');
+    return planFilter(conds, {
+      caps: this.caps,
+      table: opts.table ?? 'conntrack',
+      family: familyNumber(opts.family),
+      mark: opts.mark !== undefined ? { value: opts.mark >>> 0, mask: (opts.markMask ?? 0xffffffff) >>> 0 } : undefined,
+      pushdown: opts.pushdown,
+    });
+  }
+
+  private async dumpPlanned(opts: DumpOptions, plan: FilterPlan, onRecord: (rec: RecordView) => void): Promise<number> {
     const table = opts.table ?? 'conntrack';
     const zero = opts.zeroCounters === true;
+    const k = plan.kernel;
     const req = dumpRequest(this.core, this.sock.nextSeq(), {
-      table, zero, family: familyNumber(opts.family), mark: opts.mark, markMask: opts.markMask,
+      table, zero, family: k.family, mark: k.mark?.value, markMask: k.mark?.mask,
+      filter: {
+        status: k.status?.value, statusMask: k.status?.mask, zone: k.zone,
+        orig: k.orig?.tuple, origFlags: k.orig?.flags, reply: k.reply?.tuple, replyFlags: k.reply?.flags,
+      },
     });
     const wantKind = table === 'expect' ? L.KIND_EXPECT : L.KIND_FLOW;
     let n = 0;
@@ -102,7 +167,7 @@ export class Conntrack {
       if (rec.kind !== wantKind) return;
       n++;
       onRecord(rec);
-    }, { timeout: this.timeout, ctx0103, filter: opts.filter?.compile() });
+    }, { timeout: this.timeout, ctx0103, filter: plan.program });
     return n;
   }
 
@@ -324,6 +389,10 @@ export class Conntrack {
   close(): void {
     this.sock.close();
   }
+}
+
+function isRejected(e: unknown): boolean {
+  return e instanceof ConntrackError && e.code === 'ERR_CT_KERNEL' && (e.errno === osConstants.errno.EINVAL || e.errno === osConstants.errno.EOPNOTSUPP);
 }
 
 function isFlowInput(t: FlowInput | TupleInput): t is FlowInput {

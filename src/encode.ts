@@ -5,6 +5,7 @@
 // and blobs in ENC_STR) and calls the WASM encoder (assembly/encode.ts), which
 // writes the netlink message at ENC_OUT. The caller gets a copy of the bytes
 // to hand to the socket host.
+import { endianness } from 'os';
 import { ConntrackError } from './errors';
 import * as L from './generated/layout';
 import * as A from './generated/attrs';
@@ -88,6 +89,12 @@ export interface FilterInput {
   readonly status?: number;
   readonly statusMask?: number;
   readonly zone?: number;
+  /** CTA_FILTER (Linux 5.8+): compare these orig-tuple fields (CTA_FILTER_FLAG_* bits in origFlags). */
+  readonly orig?: TupleInput;
+  readonly origFlags?: number;
+  /** CTA_FILTER: compare these reply-tuple fields (CTA_FILTER_FLAG_* bits in replyFlags). */
+  readonly reply?: TupleInput;
+  readonly replyFlags?: number;
 }
 
 export interface RequestHeader {
@@ -108,6 +115,9 @@ export type RequestBody =
   | { readonly kind: 'expect'; readonly expect: ExpectInput }
   | { readonly kind: 'filter'; readonly filter: FilterInput };
 
+
+// nlmsghdr and NLA_U32 payloads are in host byte order.
+const HOST_LE = endianness() === 'LE';
 // ---------------------------------------------------------------------------
 // Address parsing (strict, like inet_pton).
 
@@ -428,6 +438,46 @@ function writeFilter(w: RecordWriter, f: FilterInput): void {
     w.u16(L.REC_ZONE, zone(f.zone, 'zone'));
     w.attr(A.CTA_ZONE);
   }
+  if (f.orig !== undefined) {
+    w.tuple(L.REC_TUPLE_ORIG, f.orig, 'filter.orig');
+    w.attr(A.CTA_TUPLE_ORIG);
+  }
+  if (f.reply !== undefined) {
+    w.tuple(L.REC_TUPLE_REPLY, f.reply, 'filter.reply');
+    w.attr(A.CTA_TUPLE_REPLY);
+  }
+}
+
+/**
+ * CTA_FILTER { CTA_FILTER_ORIG_FLAGS, CTA_FILTER_REPLY_FLAGS } appended to an
+ * encoded message (u32 flags in host order, as the kernel reads them with
+ * nla_get_u32; NLA_F_NESTED because the kernel parses this nest strictly).
+ */
+function appendCtaFilter(msg: Uint8Array, f: FilterInput): Uint8Array {
+  const origFlags = f.origFlags === undefined ? 0 : u32(f.origFlags, 'filter.origFlags');
+  const replyFlags = f.replyFlags === undefined ? 0 : u32(f.replyFlags, 'filter.replyFlags');
+  if (origFlags === 0 && replyFlags === 0) return msg;
+  if ((origFlags !== 0) !== (f.orig !== undefined) || (replyFlags !== 0) !== (f.reply !== undefined)) {
+    throw invalid('filter: origFlags / replyFlags need the matching orig / reply tuple, and a tuple needs its flags');
+  }
+  const n = (origFlags ? 8 : 0) + (replyFlags ? 8 : 0);
+  const out = new Uint8Array(msg.length + 4 + n);
+  out.set(msg);
+  const dv = new DataView(out.buffer);
+  let o = msg.length;
+  dv.setUint16(o, 4 + n, true);
+  dv.setUint16(o + 2, A.CTA_FILTER | 0x8000, true); // NLA_F_NESTED
+  o += 4;
+  const put = (type: number, v: number): void => {
+    dv.setUint16(o, 8, true);
+    dv.setUint16(o + 2, type, true);
+    dv.setUint32(o + 4, v, HOST_LE);
+    o += 8;
+  };
+  if (origFlags) put(A.CTA_FILTER_ORIG_FLAGS, origFlags);
+  if (replyFlags) put(A.CTA_FILTER_REPLY_FLAGS, replyFlags);
+  dv.setUint32(0, out.length, HOST_LE);
+  return out;
 }
 
 function writeFlow(w: RecordWriter, f: FlowInput): void {
@@ -708,7 +758,8 @@ export function encodeRequest(core: WasmCore, header: RequestHeader, body?: Requ
     const st = ex.encodeStatus();
     throw invalid(`cannot encode the request: ${ENC_ERR_TEXT[st] ?? `encoder status ${st}`}`);
   }
-  return core.bytes.slice(L.ENC_OUT, L.ENC_OUT + len);
+  const msg = core.bytes.slice(L.ENC_OUT, L.ENC_OUT + len);
+  return body?.kind === 'filter' ? appendCtaFilter(msg, body.filter) : msg;
 }
 
 export interface DumpRequestOptions {
@@ -722,6 +773,8 @@ export interface DumpRequestOptions {
   readonly mark?: number;
   /** Mask for `mark`; default 0xffffffff. */
   readonly markMask?: number;
+  /** Further kernel-side filter attributes (conntrack table only): status/mask, zone, CTA_FILTER tuples. */
+  readonly filter?: Omit<FilterInput, 'mark' | 'markMask'>;
 }
 
 /**
@@ -743,9 +796,11 @@ export function dumpRequest(core: WasmCore, seq: number, opts: DumpRequestOption
   if (opts.zero === true && table !== 'conntrack') throw invalid(`zero applies to the conntrack table only, not '${table}'`);
   if (opts.markMask !== undefined && opts.mark === undefined) throw invalid('markMask needs mark');
   let body: RequestBody | undefined;
-  if (opts.mark !== undefined) {
-    if (table !== 'conntrack') throw invalid(`a mark filter applies to the conntrack table only, not '${table}'`);
-    body = { kind: 'filter', filter: { mark: opts.mark, markMask: opts.markMask ?? 0xffffffff } };
+  const extra = opts.filter !== undefined && Object.values(opts.filter).some((v) => v !== undefined);
+  if (opts.mark !== undefined || extra) {
+    if (table !== 'conntrack') throw invalid(`a mark or filter applies to the conntrack table only, not '${table}'`);
+    const mark = opts.mark !== undefined ? { mark: opts.mark, markMask: opts.markMask ?? 0xffffffff } : {};
+    body = { kind: 'filter', filter: { ...(opts.filter ?? {}), ...mark } };
   }
   return encodeRequest(core, { type, flags: DUMP_FLAGS, seq, family: opts.family ?? A.AF_UNSPEC }, body);
 }

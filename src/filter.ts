@@ -325,10 +325,10 @@ export class ConntrackFilter {
     return this;
   }
 
-  /** The equivalent FilterBuilder conditions as a program. */
-  compile(): Uint8Array {
+  /** The equivalent FilterBuilder conditions (an empty filter is one FALSE condition). */
+  conditions(): FilterCondition[] {
     const b = new FilterBuilder();
-    if (this.ipNet.size === 0 && this.ports.size === 0 && this.protoFilter === 0) return b.none().compile();
+    if (this.ipNet.size === 0 && this.ports.size === 0 && this.protoFilter === 0) return b.none().conditions();
     if (this.protoFilter !== 0) b.proto(this.protoFilter);
     const ipTypes = [
       ConntrackFilterType.OrigSrcIP, ConntrackFilterType.OrigDstIP, ConntrackFilterType.ReplySrcIP,
@@ -341,13 +341,18 @@ export class ConntrackFilter {
       const op = t === ConntrackFilterType.OrigSrcIP || t === ConntrackFilterType.ReplySrcIP ? L.FOP_SRC
         : t === ConntrackFilterType.ReplyAnyIP ? L.FOP_REPLY_ANY : L.FOP_DST;
       const slot = t === ConntrackFilterType.OrigSrcIP || t === ConntrackFilterType.OrigDstIP ? 0 : 1;
-      conditions.push({ op, negate: false, slot, plen: n.plen, a: n.family, b: 0, addr: n.addr });
+      conditions.push({ op, negate: false, slot, plen: n.plen, a: n.family, b: 0, addr: n.addr.slice() });
     }
     const sp = this.ports.get(ConntrackFilterType.OrigSrcPort);
     if (sp !== undefined) conditions.push({ op: L.FOP_SPORT, negate: false, slot: 0, plen: 0, a: sp, b: 0, addr: new Uint8Array(16) });
     const dp = this.ports.get(ConntrackFilterType.OrigDstPort);
     if (dp !== undefined) conditions.push({ op: L.FOP_DPORT, negate: false, slot: 0, plen: 0, a: dp, b: 0, addr: new Uint8Array(16) });
-    return encodeProgram(conditions);
+    return conditions;
+  }
+
+  /** The equivalent FilterBuilder conditions as a program. */
+  compile(): Uint8Array {
+    return encodeProgram(this.conditions());
   }
 
   /** Does the flow match? Evaluated by the WASM filter program. */
