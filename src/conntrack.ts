@@ -11,13 +11,13 @@ import * as L from './generated/layout';
 import { toMessage } from './materialize';
 import type { RecordView } from './record';
 import type { DecoderCounters } from './decoder';
-import { NetlinkSocket } from './socket';
+import { NetlinkSocket, kernelError } from './socket';
 import { EventStream, type EventsOptions } from './events';
 import { FilterBuilder, ConntrackFilter } from './filter';
 import { kernelCaps, NO_CAPS, planFilter, explainText, usesNewAttributes, type FilterPlan, type KernelCaps } from './plan';
-import type { CpuStats, Expectation, ExpectStats, Flow, GlobalStats } from './types';
+import type { CpuStats, Expectation, ExpectStats, Flow, GlobalStats, NetlinkError } from './types';
 import {
-  CT_DELETE, CT_GET, CT_NEW, EXP_DELETE, EXP_GET, EXP_NEW, dumpRequest, encodeRequest, statsRequest,
+  CT_DELETE, CT_GET, CT_NEW, EXP_DELETE, EXP_GET, EXP_NEW, dumpRequest, encodeRequest, encodeDeleteOf, statsRequest,
   type ExpectInput, type FlowInput, type TupleInput,
 } from './encode';
 
@@ -77,6 +77,8 @@ const ACK = A.NLM_F_REQUEST | A.NLM_F_ACK;
 export class Conntrack {
   /** What this kernel accepts on dumps; narrowed to NO_CAPS after the kernel rejects a pushed attribute. */
   private caps: KernelCaps = kernelCaps();
+  /** Second socket for deleteMatching()'s pipelined deletes (the first one carries the dump). */
+  private deleter: NetlinkSocket | undefined;
 
   private constructor(
     private readonly sock: NetlinkSocket,
@@ -323,29 +325,121 @@ export class Conntrack {
   }
 
   /**
+   * Delete every entry `filter` matches; resolves with the number deleted.
+   * The dump is pre-filtered by the kernel where it can (see explain()), the
+   * rest of the filter runs in WASM, and the deletes are pipelined on a
+   * second socket: up to 256 IPCTNL_MSG_CT_DELETE per datagram, each by orig
+   * tuple, zone and id, several datagrams in flight while the dump goes on
+   * (the dump pauses when they pile up). An entry that vanished meanwhile
+   * (ENOENT) is not counted and not an error. An empty FilterBuilder matches
+   * every entry; an empty ConntrackFilter none (the seed's rule).
+   * `onDeleted` receives each deleted entry (materialized only when given).
+   */
+  async deleteMatching(
+    filter: FilterBuilder | ConntrackFilter,
+    opts: { family?: 'ipv4' | 'ipv6' | number; mark?: number; markMask?: number; pushdown?: boolean; onDeleted?: (flow: Flow) => void } = {},
+  ): Promise<number> {
+    if (!(filter instanceof FilterBuilder) && !(filter instanceof ConntrackFilter)) {
+      throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'deleteMatching needs a FilterBuilder or ConntrackFilter (flush() deletes everything)');
+    }
+    let deleted = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        deleted += await this.deletePass(filter, opts);
+        return deleted;
+      } catch (e) {
+        // a dump that raced with changes may have skipped entries: go again
+        if (!(e instanceof PassInterrupted) || attempt >= 3) throw e instanceof PassInterrupted ? e.cause : e;
+        deleted += e.deleted;
+      }
+    }
+  }
+
+  private async deletePass(filter: FilterBuilder | ConntrackFilter, opts: Parameters<Conntrack['deleteMatching']>[1] & object): Promise<number> {
+    const del = (this.deleter ??= NetlinkSocket.open({ netns: this.netns, rcvBuf: 4 << 20 }));
+    const onDeleted = opts.onDeleted;
+    const CHUNK_BYTES = 64 * 1024;
+    const CHUNK_MSGS = 256;
+    let buf = new Uint8Array(CHUNK_BYTES);
+    let len = 0;
+    let count = 0;
+    let flows: Flow[] = [];
+    let seq = del.nextSeq();
+    let deleted = 0;
+    let failure: unknown;
+    let paused = false;
+    const inflight = new Set<Promise<void>>();
+    const send = (): void => {
+      if (count === 0) return;
+      const bytes = buf.subarray(0, len);
+      const n = count;
+      const sent = flows;
+      buf = new Uint8Array(CHUNK_BYTES);
+      len = 0;
+      count = 0;
+      flows = [];
+      const p: Promise<void> = del.requestAcks(bytes, seq, n, { timeout: this.timeout }).then((errnos) => {
+        for (let i = 0; i < errnos.length; i++) {
+          if (errnos[i] === 0) {
+            deleted++;
+            onDeleted?.(sent[i]);
+          } else if (errnos[i] !== osConstants.errno.ENOENT) {
+            failure ??= kernelError({ kind: 'error', errno: errnos[i] } as NetlinkError);
+          }
+        }
+      }, (e) => {
+        failure ??= e;
+      }).finally(() => {
+        inflight.delete(p);
+        if (paused && inflight.size < 2) {
+          paused = false;
+          this.sock.resume();
+        }
+      });
+      inflight.add(p);
+      if (inflight.size >= 4 && !paused) {
+        paused = true; // the deletes lag: hold the dump in the kernel meanwhile
+        this.sock.pause();
+      }
+      seq = del.nextSeq();
+    };
+    let dumpError: unknown;
+    try {
+      await this.dumpRecords({ family: opts.family, mark: opts.mark, markMask: opts.markMask, filter, pushdown: opts.pushdown }, (rec) => {
+        if (failure !== undefined) throw failure;
+        if (count >= CHUNK_MSGS || len + 1024 > CHUNK_BYTES) send();
+        const n = encodeDeleteOf(this.core, rec.base, seq);
+        buf.set(this.core.bytes.subarray(L.ENC_OUT, L.ENC_OUT + n), len);
+        len += n;
+        count++;
+        if (onDeleted) flows.push(toMessage(rec) as Flow);
+      });
+    } catch (e) {
+      dumpError = e;
+    }
+    if (dumpError === undefined || dumpError instanceof ConntrackError && dumpError.code === 'ERR_CT_DUMP_INTERRUPTED') send();
+    while (inflight.size > 0) await Promise.all([...inflight]);
+    if (paused) this.sock.resume();
+    if (failure !== undefined) throw failure;
+    if (dumpError instanceof ConntrackError && dumpError.code === 'ERR_CT_DUMP_INTERRUPTED') throw new PassInterrupted(dumpError, deleted);
+    if (dumpError !== undefined) throw dumpError;
+    return deleted;
+  }
+
+  /**
    * Flush the table (IPCTNL_MSG_CT_DELETE without a tuple), or only the
    * entries matching a mark/mask (filtered by the kernel), or only one family.
    *
    * The kernel ignores nfgen_family on a flush (Linux 6.18; `conntrack -F -f
-   * ipv6` empties the whole table), so a family flush is done as a dump of
-   * that family, which the kernel does filter, and one delete per entry (an
-   * entry that vanished meanwhile is not an error). Resolves with the number
-   * deleted for a family flush, undefined otherwise.
+   * ipv6` empties the whole table), so a family flush is a deleteMatching()
+   * of that family (pipelined deletes; an entry that vanished meanwhile is
+   * not an error). Resolves with the number deleted for a family flush,
+   * undefined otherwise.
    */
   async flush(opts: { family?: 'ipv4' | 'ipv6' | number; mark?: number; markMask?: number } = {}): Promise<number | undefined> {
     const family = familyNumber(opts.family);
     if (family !== A.AF_UNSPEC) {
-      const flows = (await this.list({ family, mark: opts.mark, markMask: opts.markMask })) as Flow[];
-      let n = 0;
-      for (const f of flows) {
-        try {
-          await this.delete(f);
-          n++;
-        } catch (e) {
-          if (!(e instanceof ConntrackError && e.code === 'ERR_CT_NOT_FOUND')) throw e;
-        }
-      }
-      return n;
+      return this.deleteMatching(new FilterBuilder().family(family as 2 | 10), { mark: opts.mark, markMask: opts.markMask });
     }
     const body = opts.mark !== undefined ? { kind: 'filter' as const, filter: { mark: opts.mark, markMask: opts.markMask ?? 0xffffffff } } : undefined;
     await this.ack(CT_DELETE, 0, body);
@@ -388,6 +482,14 @@ export class Conntrack {
   /** Close the socket; pending requests reject with ERR_CT_CLOSED. Idempotent. */
   close(): void {
     this.sock.close();
+    this.deleter?.close();
+  }
+}
+
+/** A delete pass whose dump was interrupted (NLM_F_DUMP_INTR), with what it deleted. */
+class PassInterrupted extends Error {
+  constructor(override readonly cause: unknown, readonly deleted: number) {
+    super('delete pass interrupted');
   }
 }
 
@@ -438,6 +540,32 @@ export async function conntrackTableList(table: number | Table, family: number, 
   const ct = await Conntrack.open(opts);
   try {
     return await ct.list({ table: seedTable(table), family: family === A.AF_UNSPEC ? undefined : family });
+  } finally {
+    ct.close();
+  }
+}
+
+/**
+ * ConntrackDeleteFilter(table, family, filter): delete the entries of the
+ * conntrack table (family 0 = all) that the filter matches; resolves with
+ * the number deleted (the seed returns it as uint).
+ */
+export async function conntrackDeleteFilter(table: number | Table, family: number, filter: ConntrackFilter | FilterBuilder, opts: { netns?: string } = {}): Promise<number> {
+  return conntrackDeleteFilters(table, family, [filter], opts);
+}
+
+/** ConntrackDeleteFilters(table, family, ...filters): an entry goes when any filter matches it. */
+export async function conntrackDeleteFilters(table: number | Table, family: number, filters: ReadonlyArray<ConntrackFilter | FilterBuilder>, opts: { netns?: string } = {}): Promise<number> {
+  if (seedTable(table) !== 'conntrack') {
+    throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'delete by filter works on the conntrack table (ConntrackTable) only');
+  }
+  const ct = await Conntrack.open(opts);
+  try {
+    let n = 0;
+    // one pass per filter: an entry the first deletes is gone for the next,
+    // so the total is the size of the union
+    for (const f of filters) n += await ct.deleteMatching(f, { family: family === A.AF_UNSPEC ? undefined : family });
+    return n;
   } finally {
     ct.close();
   }

@@ -762,6 +762,25 @@ export function encodeRequest(core: WasmCore, header: RequestHeader, body?: Requ
   return body?.kind === 'filter' ? appendCtaFilter(msg, body.filter) : msg;
 }
 
+/**
+ * IPCTNL_MSG_CT_DELETE (NLM_F_ACK) for the decoded flow record at `recBase`
+ * in the same core: its orig tuple (with the tuple zone), CTA_ZONE and CTA_ID
+ * (so an entry whose tuple was reused meanwhile is not hit), encoded straight
+ * from the record without a JS object. The message is left at L.ENC_OUT;
+ * returns its length.
+ */
+export function encodeDeleteOf(core: WasmCore, recBase: number, seq: number): number {
+  const ex = encoder(core);
+  const b = core.bytes;
+  b.copyWithin(L.ENC_REQ, recBase, recBase + L.REC_SIZE);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const keep = (1 << A.CTA_TUPLE_ORIG) | (1 << A.CTA_ZONE) | (1 << A.CTA_ID);
+  dv.setUint32(L.ENC_REQ + L.REC_ATTRS, dv.getUint32(L.ENC_REQ + L.REC_ATTRS, true) & keep, true);
+  const len = ex.encodeRequest(CT_DELETE, A.NLM_F_REQUEST | A.NLM_F_ACK, seq >>> 0, b[recBase + L.REC_FAMILY], 0, L.KIND_FLOW);
+  if (len === 0) throw invalid(`cannot encode the delete: ${ENC_ERR_TEXT[ex.encodeStatus()] ?? 'encoder error'}`);
+  return len;
+}
+
 export interface DumpRequestOptions {
   /** Which table: the conntrack table (default), dying or unconfirmed lists, or expectations. */
   readonly table?: 'conntrack' | 'dying' | 'unconfirmed' | 'expect';

@@ -219,11 +219,31 @@ export class FilterBuilder {
   }
   /** CTA_LABELS has bit `bit` set. */
   label(bit: number): this { return this.add(L.FOP_LABEL, { a: checkInt(bit, 0xffffffff, 'label bit') }); }
-  /** NATed flows as conntrack --src-nat / --dst-nat / --any-nat select them (see assembly/filter.ts). */
-  nat(kind: 'src' | 'dst' | 'any'): this {
+  /**
+   * NATed flows as conntrack --src-nat / --dst-nat / --any-nat select them
+   * (see assembly/filter.ts); `to.ip` / `to.port`: translated to this IPv4
+   * address / port (the reply tuple shows it), like `--src-nat ip[:port]`.
+   */
+  nat(kind: 'src' | 'dst' | 'any', to: { ip?: string; port?: number } = {}): this {
     const a = kind === 'src' ? 1 : kind === 'dst' ? 2 : kind === 'any' ? 3 : 0;
     if (a === 0) throw invalid(`nat must be 'src', 'dst' or 'any', not ${String(kind)}`);
-    return this.add(L.FOP_NAT, { a });
+    const addr = new Uint8Array(16);
+    let plen = 0;
+    if (to.ip !== undefined) {
+      const p = parseCidr(to.ip, 'nat ip');
+      if (p.family !== A.AF_INET || p.plen !== 32) throw invalid(`nat ip must be one IPv4 address (as conntrack compares it), not '${to.ip}'`);
+      addr.set(p.addr.subarray(0, 4));
+      plen = 32;
+    }
+    const b = to.port === undefined ? 0 : (checkInt(to.port, 0xffff, 'nat port') | 0x10000);
+    return this.add(L.FOP_NAT, { a, plen, addr, b });
+  }
+  /** GRE keys are carried as the tuple's ports (CTA_PROTO_SRC_PORT / _DST_PORT): a key filter on one tuple. */
+  greKey(key: { src?: number; dst?: number }, tuple: TupleSlot = 'orig'): this {
+    if (key.src === undefined && key.dst === undefined) throw invalid('greKey: give src or dst');
+    if (key.src !== undefined) this.sport(key.src, tuple);
+    if (key.dst !== undefined) this.dport(key.dst, tuple);
+    return this;
   }
   /** Negate the single condition `build` adds. */
   not(build: (b: FilterBuilder) => unknown): this {

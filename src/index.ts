@@ -9,12 +9,13 @@ export * from './types';
 export { ConntrackError, isConntrackError, type ConntrackErrorCode, type ConntrackErrorDetails } from './errors';
 export { Decoder, decodeDatagram, type DecoderOptions, type DecoderCounters, type Ctx0103 } from './decoder';
 export {
-  Conntrack, invertTuple, conntrackTableList, conntrackTableFlush, ConntrackTable, ConntrackExpectTable,
+  Conntrack, invertTuple, conntrackTableList, conntrackTableFlush, conntrackDeleteFilter, conntrackDeleteFilters, ConntrackTable, ConntrackExpectTable,
   type OpenOptions, type DumpOptions, type Table,
 } from './conntrack';
 export { EventStream, type EventsOptions, type EventBatch, type EventStreamEvents } from './events';
 export { encodeRequest, dumpRequest, statsRequest, parseAddress, type FlowInput, type TupleInput, type ExpectInput, type RequestHeader, type RequestBody } from './encode';
 export { FilterBuilder, ConntrackFilter, ConntrackFilterType } from './filter';
+export { planFilter, kernelCaps, explainText, describeCondition, type FilterPlan, type KernelFilter, type KernelCaps, type TupleFilter } from './plan';
 export { RecordView } from './record';
 export { FlowView, TupleView, CountersView } from './view';
 export { toMessage } from './materialize';

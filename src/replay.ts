@@ -33,6 +33,8 @@ export interface ReplayOptions {
   checked?: boolean;
   /** Reuse this decoder instead of creating one. */
   decoder?: Decoder;
+  /** Only flows this filter matches become records (evaluated in WASM; FilterBuilder/ConntrackFilter.compile()). */
+  filter?: Uint8Array;
 }
 
 /** Receives each decoded record of a batch through the reused view. */
@@ -77,9 +79,10 @@ async function* batches(source: string | Uint8Array, dec: Decoder): AsyncGenerat
 }
 
 function decoderFor(opts: ReplayOptions): Decoder {
-  if (!opts.decoder) return new Decoder({ checked: opts.checked, ctx0103: opts.ctx0103 });
-  if (opts.ctx0103) opts.decoder.setContext0103(opts.ctx0103);
-  return opts.decoder;
+  const d = opts.decoder ?? new Decoder({ checked: opts.checked, ctx0103: opts.ctx0103 });
+  if (opts.decoder && opts.ctx0103) d.setContext0103(opts.ctx0103);
+  if (opts.filter !== undefined) d.setFilter(opts.filter);
+  return d;
 }
 
 /**

@@ -72,6 +72,8 @@ interface PendingRequest {
   /** Streaming: records go here instead of into `messages`. */
   onRecord?: ReplyRecordHandler;
   interrupted: boolean; // some reply carried NLM_F_DUMP_INTR
+  /** Pipelined requests: ACKs awaited (one per message) and each one's errno, in order. */
+  acks?: { expected: number; errnos: number[] };
   timer: NodeJS.Timeout;
   resolve(messages: Message[]): void;
   reject(err: unknown): void;
@@ -250,6 +252,20 @@ export class NetlinkSocket {
   }
 
   /**
+   * Pipelined requests: `bytes` holds `count` messages that all carry
+   * sequence number `seq` and NLM_F_ACK, sent in one datagram. The kernel
+   * handles them in order and answers each with an ACK or an error, so the
+   * result is each message's errno (0 = done) in the order sent. Errors do
+   * not end the request; only a lost reply (ENOBUFS), a timeout or close do.
+   */
+  requestAcks(bytes: Uint8Array, seq: number, count: number, opts: RequestOptions = {}): Promise<number[]> {
+    const run = (): Promise<number[]> => this.runRequest(bytes, seq, opts, undefined, count).then((m) => m as unknown as number[]);
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
    * Deliver every batch to `onBatch` (event listening; join groups first).
    * Errors go to `onError`, or are thrown from the event loop when none is given.
    */
@@ -286,7 +302,7 @@ export class NetlinkSocket {
 
   // --- internals -----------------------------------------------------------
 
-  private runRequest(bytes: Uint8Array, seqArg: number | undefined, opts: RequestOptions, onRecord?: ReplyRecordHandler): Promise<Message[]> {
+  private runRequest(bytes: Uint8Array, seqArg: number | undefined, opts: RequestOptions, onRecord?: ReplyRecordHandler, acks?: number): Promise<Message[]> {
     return new Promise<Message[]>((resolve, reject) => {
       if (this.sock.closed) return reject(new ConntrackError('ERR_CT_CLOSED', 'the socket is closed'));
       if (this.listener) return reject(new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'this socket is listening for events; send requests on another socket'));
@@ -306,6 +322,10 @@ export class NetlinkSocket {
       }, timeout);
       this.pending = { seq, messages: [], interrupted: false, timer, resolve, reject };
       if (onRecord) this.pending.onRecord = onRecord;
+      if (acks !== undefined) {
+        if (!isPositiveInt(acks)) return this.finish(new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'count must be a positive integer'));
+        this.pending.acks = { expected: acks, errnos: [] };
+      }
       this.decoder.expect(seq, this.port);
       this.decoder.setContext0103(opts.ctx0103 ?? 'guess');
       this.decoder.setFilter(opts.filter ?? null);
@@ -382,6 +402,11 @@ export class NetlinkSocket {
         if (kind === L.KIND_BAD) return this.finish(decodeError(r));
         if ((r.nlFlags & A.NLM_F_DUMP_INTR) !== 0) p.interrupted = true;
         if (kind === L.KIND_DONE) return this.complete(p);
+        if (kind === L.KIND_ERROR && p.acks) {
+          p.acks.errnos.push(Math.abs(r.i32(L.REC_ERRNO)));
+          if (p.acks.errnos.length === p.acks.expected) return this.finish(undefined, p.acks.errnos as unknown as Message[]);
+          continue;
+        }
         if (kind === L.KIND_ERROR) {
           const m = toMessage(r) as NetlinkError;
           if (m.errno !== 0) return this.finish(kernelError(m));

@@ -3,7 +3,9 @@
 // comma list. Bad input is a UsageError: one line on stderr, exit code 2
 // (conntrack-tools' PARAMETER_PROBLEM).
 import { Command, CommanderError, Option } from 'commander';
-import { entry as entryOf, filterOf, origTuple, type EntryFlagValues } from './flags';
+import { entry as entryOf, filterOf, origTuple, type EntryFlagValues, type LabelResolver } from './flags';
+import { tryLoadLabelMap, labelBit } from '../format/labels';
+import type { FilterBuilder } from '../filter';
 import { UsageError } from './usage';
 
 export type CommandName = 'list' | 'get' | 'event' | 'stats' | 'count' | 'create' | 'flush' | 'delete' | 'update';
@@ -24,6 +26,8 @@ export interface CliArgs {
   family?: 'ipv4' | 'ipv6';
   /** Entry flags (-s -d -p --sport ... -t -m -u -w --state), as given. */
   entry: EntryFlagValues;
+  /** --explain: print what the kernel filters and what runs in user space, then exit. */
+  explain?: boolean;
   help?: boolean;
 }
 
@@ -80,6 +84,10 @@ const ENTRY_FLAGS: [string, keyof EntryFlagValues, string][] = [
   ['-w, --zone <zone>', 'zone', 'conntrack zone'],
   ['--orig-zone <zone>', 'origZone', 'zone of the original tuple'],
   ['--reply-zone <zone>', 'replyZone', 'zone of the reply tuple'],
+  ['-n, --src-nat [ip[:port]]', 'srcNat', 'source-NATed entries (optionally: translated to this IPv4 address / port)'],
+  ['-g, --dst-nat [ip[:port]]', 'dstNat', 'destination-NATed entries (optionally: translated to this IPv4 address / port)'],
+  ['-j, --any-nat [ip[:port]]', 'anyNat', 'source- or destination-NATed entries'],
+  ['-l, --label <label[,...]>', 'label', 'entries with all these labels set (connlabel.conf names or bit numbers; repeatable)'],
 ];
 
 export const HELP_EPILOG = `
@@ -97,6 +105,9 @@ Examples:
   ctrack -F -f ipv6                               delete the IPv6 entries only
   ctrack -L -p tcp --dport 443 -s 10.0.0.0/8      list with filters (evaluated in WASM)
   ctrack -D -p udp -d 192.0.2.53                  delete what the filters select
+  ctrack -L -p tcp -s 10.0.0.1 --dport 22 --explain   what the kernel filters, what runs in WASM
+  ctrack -L --src-nat                             source-NATed entries (-g dst, -j either)
+  ctrack -L -l blocked,audit                      entries with both labels (connlabel.conf)
   ctrack -L --replay dump.pcap                    list a captured dump
   ctrack -L --replay dump.pcap -o extended,id     with layer 3 and ids
   ctrack -L --replay dump.pcap -o json            one JSON object per line
@@ -123,8 +134,12 @@ function buildProgram(): Command {
     .option('--replay <file>', 'read a pcap capture (LINKTYPE_NETLINK) instead of the kernel')
     .option('--labels-file <path>', 'connlabel.conf for -o labels', '/etc/xtables/connlabel.conf')
     .option('--netns <name>', 'network namespace (name under /var/run/netns, or a path)')
-    .option('-f, --family <family>', 'layer 3 family: ipv4 or ipv6');
-  for (const [flags, , desc] of ENTRY_FLAGS) program.option(flags, desc);
+    .option('-f, --family <family>', 'layer 3 family: ipv4 or ipv6')
+    .option('--explain', 'with -L / -D: say which filter conditions the kernel evaluates and which run in user space, then exit');
+  for (const [flags, key, desc] of ENTRY_FLAGS) {
+    if (key === 'label') program.option(flags, desc, (v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    else program.option(flags, desc);
+  }
   program
     .addHelpText('after', HELP_EPILOG);
   return program;
@@ -172,14 +187,20 @@ export function parseArgs(argv: string[]): CliArgs {
     throw new UsageError(`unknown family '${family}' for -f (valid: ipv4, ipv6)`);
   }
   const entry: EntryFlagValues = {};
-  for (const [, key] of ENTRY_FLAGS) if (o[key] !== undefined) entry[key] = o[key] as string;
+  const values = entry as Record<string, unknown>;
+  for (const [, key] of ENTRY_FLAGS) if (o[key] !== undefined) values[key] = o[key];
+  const filterOnly = (['srcNat', 'dstNat', 'anyNat', 'label'] as const).filter((k) => entry[k] !== undefined);
+  if (filterOnly.length > 0 && command !== 'list' && command !== 'delete') {
+    throw new UsageError(`${filterOnly.map((k) => ({ srcNat: '--src-nat', dstNat: '--dst-nat', anyNat: '--any-nat', label: '-l' })[k]).join(', ')} only filter -L and -D`);
+  }
+  if (o.explain === true && command !== 'list' && command !== 'delete') throw new UsageError('--explain works with -L and -D');
   const usesEntry = command === 'create' || command === 'get' || command === 'list' || command === 'delete' || command === 'update';
   if (!usesEntry && Object.keys(entry).length > 0) {
     throw new UsageError(`filter flags (${Object.keys(entry).join(', ')}) are not supported with ${given[0][0].slice(0, 2)}`);
   }
   if ((command === 'list' || command === 'delete') && Object.keys(entry).length > 0) {
     if (table !== 'conntrack') throw new UsageError(`filter flags work on the conntrack table only, not '${table}'`);
-    filterOf(entry, family as CliArgs['family']); // bad values: exit 2 before any kernel access
+    filterOf(entry, family as CliArgs['family'], labelResolver(o.labelsFile as string | undefined, entry)); // bad values: exit 2 before any kernel access
   }
   if (command === 'delete' && o.replay !== undefined) throw new UsageError('-D changes the kernel\'s table; it cannot be combined with --replay');
   if (command === 'update') {
@@ -216,7 +237,24 @@ export function parseArgs(argv: string[]): CliArgs {
     replay: o.replay as string | undefined,
     labelsFile: o.labelsFile as string | undefined,
     netns: o.netns as string | undefined,
+    ...(o.explain === true ? { explain: true } : {}),
   };
+}
+
+/** -l names resolved through connlabel.conf (--labels-file), loaded only when -l is given. */
+export function labelResolver(labelsFile: string | undefined, entry: EntryFlagValues): LabelResolver | undefined {
+  if (entry.label === undefined) return undefined;
+  const map = tryLoadLabelMap(labelsFile).map;
+  return (name) => {
+    if (!map) return undefined;
+    const bit = labelBit(map, name);
+    return bit < 0 ? undefined : bit;
+  };
+}
+
+/** The filter the -L / -D flags of `a` select (undefined when none). */
+export function cliFilter(a: CliArgs, entry: EntryFlagValues = a.entry): FilterBuilder | undefined {
+  return filterOf(entry, undefined, labelResolver(a.labelsFile, entry));
 }
 
 function optionKey(command: CommandName): string {

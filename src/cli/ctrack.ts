@@ -2,7 +2,7 @@
 // ctrack: conntrack-tools compatible command line over this library.
 import { parseArgs, UsageError } from './args';
 import { ConntrackError } from '../errors';
-import { errorLine, Output, runLive, runReplay, type RunIo } from './run';
+import { errorLine, Output, runExplain, runLive, runReplay, type RunIo } from './run';
 
 export async function main(argv: string[], io?: Partial<RunIo>): Promise<number> {
   const out = io?.out ?? new Output((s) => process.stdout.write(s));
@@ -20,6 +20,7 @@ export async function main(argv: string[], io?: Partial<RunIo>): Promise<number>
   }
   if (args.help) return 0;
   try {
+    if (args.explain) return runExplain(args, run);
     return args.replay !== undefined ? await runReplay(args, run) : await runLive(args, run);
   } catch (e) {
     out.flush();

@@ -30,7 +30,16 @@ export interface EntryFlagValues {
   zone?: string;
   origZone?: string;
   replyZone?: string;
+  /** -n / -g / -j: true without a value, or "ip[:port]". */
+  srcNat?: string | true;
+  dstNat?: string | true;
+  anyNat?: string | true;
+  /** -l, each a comma list of label names (connlabel.conf) or bit numbers. */
+  label?: string[];
 }
+
+/** Label name -> bit (connlabel.conf); undefined when unknown. */
+export type LabelResolver = (name: string) => number | undefined;
 
 const PROTOS: Record<string, number> = {
   tcp: 6, udp: 17, udplite: 136, icmp: 1, icmpv6: 58, sctp: 132, gre: 47, dccp: 33,
@@ -147,7 +156,7 @@ export function entry(v: EntryFlagValues): FlowInput {
  * --icmp-*, --state, -m MARK[/MASK], -u (statuses that must be set), -w
  * (zone), --orig-zone / --reply-zone, and -f. Undefined when no flag filters.
  */
-export function filterOf(v: EntryFlagValues, family?: 'ipv4' | 'ipv6'): FilterBuilder | undefined {
+export function filterOf(v: EntryFlagValues, family?: 'ipv4' | 'ipv6', labelBit?: LabelResolver): FilterBuilder | undefined {
   const b = new FilterBuilder();
   let any = false;
   const add = (fn: () => void): void => {
@@ -187,8 +196,38 @@ export function filterOf(v: EntryFlagValues, family?: 'ipv4' | 'ipv6'): FilterBu
   if (v.zone !== undefined) add(() => b.zone(uint(v.zone as string, '-w', 0xffff)));
   if (v.origZone !== undefined) add(() => b.tupleZone(uint(v.origZone as string, '--orig-zone', 0xffff), 'orig'));
   if (v.replyZone !== undefined) add(() => b.tupleZone(uint(v.replyZone as string, '--reply-zone', 0xffff), 'reply'));
+  // -n and -g together: both translations (conntrack's filter_nat ANDs them)
+  if (v.srcNat !== undefined) add(() => b.nat('src', natTarget(v.srcNat as string | true, '--src-nat')));
+  if (v.dstNat !== undefined) add(() => b.nat('dst', natTarget(v.dstNat as string | true, '--dst-nat')));
+  if (v.anyNat !== undefined) add(() => b.nat('any', natTarget(v.anyNat as string | true, '--any-nat')));
+  for (const group of v.label ?? []) {
+    for (const name of group.split(',')) add(() => b.label(labelNumber(name, labelBit)));
+  }
   if (v.timeout !== undefined) throw new UsageError('-t is not a filter for -L/-D');
   return any ? b : undefined;
+}
+
+/** --src-nat [ip[:port]]: conntrack compares one IPv4 address and/or port. */
+function natTarget(v: string | true, flag: string): { ip?: string; port?: number } {
+  if (v === true) return {};
+  const m = /^([0-9.]*)(?::([0-9]+))?$/.exec(v);
+  if (!m || (m[1] === '' && m[2] === undefined)) throw new UsageError(`${flag}: '${v}' is not ip[:port] (an IPv4 address, optionally :port)`);
+  const out: { ip?: string; port?: number } = {};
+  if (m[1] !== '') {
+    address(m[1], flag);
+    if (m[1].includes(':')) throw new UsageError(`${flag}: IPv4 only`);
+    out.ip = m[1];
+  }
+  if (m[2] !== undefined) out.port = uint(m[2], flag, 0xffff);
+  return out;
+}
+
+/** -l NAME: the bit connlabel.conf gives it, or a bit number (0..127). */
+function labelNumber(name: string, labelBit: LabelResolver | undefined): number {
+  const bit = labelBit?.(name);
+  if (bit !== undefined) return bit;
+  if (/^[0-9]+$/.test(name) && Number(name) < 128) return Number(name);
+  throw new UsageError(`-l: unknown label '${name}' (not in connlabel.conf; a bit number 0..127 also works)`);
 }
 
 /** An address or CIDR for a filter flag (a bare address is /32 or /128). */

@@ -7,7 +7,10 @@ import { decodeError, toMessage } from '../materialize';
 import * as L from '../generated/layout';
 import * as A from '../generated/attrs';
 import { Conntrack } from '../conntrack';
-import { entry, filterOf, origTuple } from './flags';
+import { entry, origTuple } from './flags';
+import { cliFilter } from './args';
+import { FilterBuilder } from '../filter';
+import { planFilter, explainText, kernelCaps } from '../plan';
 import { NetlinkSocket } from '../socket';
 import type { RecordView } from '../record';
 import type { Ctx0103 } from '../decoder';
@@ -181,7 +184,14 @@ function asMessage(rec: RecordView): Message {
 export async function runReplay(a: CliArgs, io: RunIo): Promise<number> {
   const ctx0103: Ctx0103 = a.command === 'stats' && a.table === 'expect' ? 'exp-stats' : 'guess';
   const p = makePrinter(a, io);
-  await replayRecords(a.replay as string, (rec, tsSec, tsUsec) => p.show(asMessage(rec), tsSec, tsUsec), { ctx0103 });
+  // -L filter flags and -f apply to a capture too (in WASM; nothing to push down)
+  let filter: Uint8Array | undefined;
+  if (a.command === 'list') {
+    const b = cliFilter(a);
+    if (a.family !== undefined) filter = (b ?? new FilterBuilder()).family(a.family).compile();
+    else filter = b?.compile();
+  }
+  await replayRecords(a.replay as string, (rec, tsSec, tsUsec) => p.show(asMessage(rec), tsSec, tsUsec), { ctx0103, filter });
   return p.finish();
 }
 
@@ -193,6 +203,7 @@ function wallClock(): { sec: number; usec: number } {
 
 /** Runs a command against the kernel (in --netns if given). Returns the exit code. */
 export async function runLive(a: CliArgs, io: RunIo, signals: LiveSignals = processSignals): Promise<number> {
+  if (a.explain) return runExplain(a, io);
   if (a.command === 'event') return runEvents(a, io, signals);
   if (a.command === 'create' || a.command === 'flush' || a.command === 'get') return runWrite(a, io);
   if (a.command === 'delete') return runDelete(a, io);
@@ -202,8 +213,9 @@ export async function runLive(a: CliArgs, io: RunIo, signals: LiveSignals = proc
   try {
     if (a.command === 'list') {
       const now = wallClock();
-      // -f goes to the kernel (nfgen_family); the other filter flags run in WASM
-      const filter = filterOf(a.entry);
+      // -f goes to the kernel (nfgen_family); the filter flags are planned:
+      // what the kernel can evaluate goes into the dump request, all run in WASM
+      const filter = cliFilter(a);
       await ct.dumpRecords({ table: a.table, family: a.family, filter }, (rec) => p.show(asMessage(rec), now.sec, now.usec));
     } else if (a.command === 'stats') {
       const now = wallClock();
@@ -261,9 +273,25 @@ async function runWrite(a: CliArgs, io: RunIo): Promise<number> {
 }
 
 /**
- * -D: dump what the filter flags select (all entries without any), print each
- * entry as conntrack does, and delete it by tuple and id (an entry that went
- * away meanwhile is skipped). Exit 1 when nothing was deleted.
+ * --explain (-L / -D): the plan for this kernel (by its release; a netns
+ * shares the kernel) or, with --replay, everything in user space. Nothing is
+ * read or deleted.
+ */
+export function runExplain(a: CliArgs, io: RunIo): number {
+  const filter = cliFilter(a);
+  const conds = filter ? filter.conditions() : [];
+  const family = a.family === 'ipv4' ? A.AF_INET : a.family === 'ipv6' ? A.AF_INET6 : 0;
+  const plan = planFilter(conds, { caps: kernelCaps(), table: a.table, family, pushdown: a.replay === undefined });
+  for (const line of explainText(plan).split('\n')) io.out.line(line);
+  io.out.flush();
+  return 0;
+}
+
+/**
+ * -D: delete what the filter flags select (all entries without any) with
+ * Conntrack.deleteMatching() (kernel pre-filter, WASM filter, pipelined
+ * deletes by tuple and id), printing each deleted entry as conntrack does;
+ * an entry that went away meanwhile is skipped. Exit 1 when nothing was deleted.
  */
 async function runDelete(a: CliArgs, io: RunIo): Promise<number> {
   const p = makePrinter({ ...a, command: 'list' }, io);
@@ -271,17 +299,10 @@ async function runDelete(a: CliArgs, io: RunIo): Promise<number> {
   let deleted = 0;
   try {
     const now = wallClock();
-    const flows = (await ct.list({ family: a.family, filter: filterOf(a.entry) })) as Flow[];
-    for (const f of flows) {
-      try {
-        await ct.delete(f);
-      } catch (e) {
-        if (e instanceof ConntrackError && e.code === 'ERR_CT_NOT_FOUND') continue;
-        throw e;
-      }
-      deleted++;
-      p.show(f, now.sec, now.usec);
-    }
+    deleted = await ct.deleteMatching(cliFilter(a) ?? new FilterBuilder(), {
+      family: a.family,
+      onDeleted: (f) => p.show(f, now.sec, now.usec),
+    });
   } finally {
     ct.close();
   }
@@ -302,7 +323,7 @@ async function runUpdate(a: CliArgs, io: RunIo): Promise<number> {
   const ct = await Conntrack.open({ netns: a.netns });
   let updated = 0;
   try {
-    const flows = (await ct.list({ family: a.family, filter: filterOf(selectors) })) as Flow[];
+    const flows = (await ct.list({ family: a.family, filter: cliFilter(a, selectors) })) as Flow[];
     for (const f of flows) {
       try {
         await ct.update({ orig: f.orig, id: f.id, timeout: values.timeout, mark: values.mark, markMask: values.markMask, status: values.status });
