@@ -43,6 +43,9 @@ const INSERTS: string[][] = [
   // the kernel refuses both directional zones at once ("invalid parameters")
   ['-p', 'udp', '-s', '2001:db8::1', '-d', '2001:db8:0:1::2', '--sport', '1', '--dport', '2', '-t', '300', '--orig-zone', '3'],
   ['-p', 'udp', '-s', '10.9.0.1', '-d', '10.9.0.3', '--sport', '1', '--dport', '2', '-t', '300', '--reply-zone', '4'],
+  // real NAT set up by the kernel (CTA_NAT_SRC / CTA_NAT_DST: status gets *_NAT_DONE)
+  ['-p', 'tcp', '-s', '10.7.0.1', '-d', '10.7.0.2', '--sport', '1000', '--dport', '80', '-t', '300', '--state', 'ESTABLISHED', '--src-nat', '192.168.0.9'],
+  ['-p', 'udp', '-s', '10.7.0.1', '-d', '10.7.0.2', '--sport', '1000', '--dport', '53', '-t', '300', '--dst-nat', '10.9.9.9:5353'],
 ];
 
 beforeAll(() => {
@@ -96,6 +99,16 @@ describe.each([
   [['-p', 'icmp', '--icmp-type', '8']],
   [['-f', 'ipv6', '-p', 'udp', '-o', 'extended']],
   [['-p', 'sctp', '--state', 'ESTABLISHED']],
+  [['--src-nat']],
+  [['--dst-nat']],
+  [['--any-nat']],
+  [['--src-nat', '--dst-nat']],
+  [['--dst-nat', '10.9.9.9']],
+  [['--dst-nat', '10.9.9.9:5353']],
+  [['--src-nat', '192.168.0.9:1000']],
+  [['--any-nat', '192.168.0.9']],
+  [['-p', 'tcp', '--any-nat']],
+  [['-f', 'ipv4', '-s', '10.7.0.1', '-p', 'udp', '--dport', '53']],
 ])('ctrack -L %j equals conntrack -L on the same table', (extra) => {
   test('stdout and summary', async () => {
     const ours = await ctrack('-L', ...extra, '--netns', ns.name);
