@@ -176,7 +176,7 @@ function speedup(times, by, other) {
 const ratioText = (r) => `${fmt(r.med, 2)}x (per-repetition min-max ${fmt(r.lo, 2)}x-${fmt(r.hi, 2)}x; ` +
   `fastest pass vs fastest pass ${fmt(r.best, 2)}x; by CPU time ${fmt(r.cpu, 2)}x)`;
 
-function evaluateTargets(by, rLean, messages) {
+function evaluateTargets(by, rLean, messages, rFilter) {
   const w = by.wasmRecords;
   // "Zero" = no GC during the pass and not one byte allocated in the young
   // generation (where every JS allocation starts) during the whole pass.
@@ -194,6 +194,12 @@ function evaluateTargets(by, rLean, messages) {
         `lean ${fmt(by.lean.nsMed, 1)} ns vs WASM ${fmt(w.nsMed, 1)} ns median; ` +
         `fastest passes ${fmt(by.lean.nsMin, 1)} vs ${fmt(w.nsMin, 1)} ns = ${fmt(rLean.best, 2)}x)`,
     },
+    ...(rFilter ? [{
+      name: '5-condition filter overhead <= 10%',
+      met: rFilter.med <= 1.10,
+      detail: `${fmt(100 * (rFilter.med - 1), 1)}% median of per-repetition ratios (min-max ${fmt(100 * (rFilter.lo - 1), 1)}%-${fmt(100 * (rFilter.hi - 1), 1)}%; ` +
+        `${fmt(by.wasmFiltered.nsMed, 1)} vs ${fmt(w.nsMed, 1)} ns/message median; fastest passes ${fmt(100 * (rFilter.best - 1), 1)}%)`,
+    }] : []),
     {
       name: 'zero heap growth in the WASM decode loop',
       met: heapZero,
@@ -266,7 +272,9 @@ async function main() {
   console.log(`WASM records vs naive JS: ${ratioText(rNaive)}`);
   console.log(`(WASM push only = ${fmt((100 * by.pushOnly.nsMed) / by.wasmRecords.nsMed, 0)}% of the WASM records time)`);
 
-  const targets = evaluateTargets(by, rLean, corpus.messages);
+  const rFilter = by.wasmFiltered ? speedup(timing.times, by, 'wasmFiltered') : undefined;
+  if (rFilter) console.log(`5-condition filter / no filter: ${ratioText(rFilter)}`);
+  const targets = evaluateTargets(by, rLean, corpus.messages, rFilter);
   console.log('');
   for (const t of targets) console.log(`target: ${pad(t.name, 42)} ${t.met ? 'MET    ' : 'NOT MET'}  ${t.detail}`);
   console.log('');

@@ -41,6 +41,10 @@ export interface DecoderCounters {
   violations: number;
   /** Flow messages dropped by the filter program (setFilter). */
   filtered: number;
+  /** Datagrams received from a socket into this decoder (adoptBatch). */
+  datagrams: number;
+  /** Bytes of those datagrams. */
+  bytes: number;
 }
 
 const CTX_0103: Record<Ctx0103, number> = {
@@ -65,6 +69,8 @@ export class Decoder {
   readonly view: RecordView;
   private fill = 0; // next free byte in the arena (relative)
   private ndgrams = 0; // datagrams in the batch being built
+  private rxDatagrams = 0; // counters(): datagrams adopted from a socket
+  private rxBytes = 0;
   private started = false; // begin() called for the current batch
 
   constructor(opts: DecoderOptions = {}) {
@@ -118,6 +124,10 @@ export class Decoder {
     this.ndgrams = n;
     this.fill = L.ARENA_SIZE;
     this.started = false;
+    // what crossed the socket (what kernel-side filtering saves)
+    const dv = this.core.view;
+    for (let i = 0; i < n; i++) this.rxBytes += dv.getUint32(L.DESC + i * L.DESC_SIZE + L.DESC_LEN, true);
+    this.rxDatagrams += n;
   }
 
   /** Bytes still free in the arena. */
@@ -220,6 +230,8 @@ export class Decoder {
       truncated: dv.getUint32(c + L.CTRL_TRUNC, true),
       violations: dv.getUint32(c + L.CTRL_VIOLATIONS, true),
       filtered: dv.getUint32(c + L.CTRL_FILTERED, true),
+      datagrams: this.rxDatagrams,
+      bytes: this.rxBytes,
     };
   }
 

@@ -417,7 +417,8 @@ class LeanDecoder {
       } else {
         kind = KIND_FLOW;
         const msg = type & 0xff;
-        r[S.EVENT] = msg === 0 ? ((flags & 0x600) !== 0 ? 1 : 2) : msg === 2 ? 3 : 0;
+        // dump/GET replies (NLM_F_MULTI) are entries, not events
+        r[S.EVENT] = (flags & 0x2) !== 0 ? 0 : msg === 0 ? ((flags & 0x600) !== 0 ? 1 : 2) : msg === 2 ? 3 : 0;
         r[S.FAMILY] = dv.getUint8(m + 16);
         parseFlow(dv, r, m + 20, m + len);
       }

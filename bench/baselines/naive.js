@@ -123,7 +123,8 @@ const EVENTS = { 0: 'new', 1: 'update', 2: 'destroy' };
 function decodeFlow(dv, offset, header) {
   const msgType = header.type & 0xff;
   let event;
-  if (msgType === 0) event = header.flags & 0x600 ? EVENTS[0] : EVENTS[1];
+  if (header.flags & 0x2) event = undefined; // NLM_F_MULTI: a dump/GET reply, not an event
+  else if (msgType === 0) event = header.flags & 0x600 ? EVENTS[0] : EVENTS[1];
   else if (msgType === 2) event = EVENTS[2];
   const flow = { kind: 'flow', header, family: dv.getUint8(offset + 16), event, counters: {} };
   walkAttributes(dv, offset + 20, offset + header.length, visitFlow, flow);
