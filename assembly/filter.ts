@@ -42,6 +42,11 @@
 //                       dpat = ports(orig proto) && DST_NAT_DONE && reply.sport != orig.dport
 //                       src-nat = snat || spat; dst-nat = dnat || dpat;
 //                       any-nat = src-nat || dst-nat
+//                     With plen 32, the condition's IPv4 address must also
+//                     equal the reply dst (src side, with snat) / reply src
+//                     (dst side, with dnat); with bit 16 of b set, port
+//                     b & 0xffff must equal the reply dport (spat) / sport
+//                     (dpat): conntrack's --src-nat/--dst-nat/--any-nat ip[:port].
 //                     where "X_NAT_DONE" is true when CTA_STATUS is absent (as in
 //                     libnetfilter_conntrack), ports(p) = p in {TCP, UDP,
 //                     UDPLite, SCTP, DCCP} (the ICMP fix of objopt.c), and an
@@ -85,21 +90,19 @@ function tupBits(r: usize, slot: u32): u32 {
 }
 
 // Is the address at p (family l3 of its tuple) inside the condition's net?
+// Compared a 32-bit word at a time under a prefix mask (network byte order).
 function inNet(p: usize, l3: u32, c: usize): bool {
   const fam = load<u32>(c + L.FCOND_A);
   if (l3 != fam) return false;
   let plen = <u32>load<u8>(c + L.FCOND_PLEN);
-  const max: u32 = fam == 2 ? 32 : 128;
-  if (plen > max) plen = max;
   const net = c + L.FCOND_ADDR;
-  const full = plen >> 3;
-  for (let i: u32 = 0; i < full; i++) {
-    if (load<u8>(p + i) != load<u8>(net + i)) return false;
-  }
-  const rest = plen & 7;
-  if (rest != 0) {
-    const mask: u32 = (0xff00 >> rest) & 0xff;
-    if (((<u32>load<u8>(p + full) ^ <u32>load<u8>(net + full)) & mask) != 0) return false;
+  const words: u32 = fam == 2 ? 1 : 4;
+  for (let i: u32 = 0; i < words && plen != 0; i++) {
+    const bits = plen >= 32 ? <u32>32 : plen;
+    const mask = bswap<u32>(bits == 32 ? <u32>0xffffffff : ~(<u32>0xffffffff >>> bits));
+    const o = <usize>(i << 2);
+    if (((load<u32>(p + o) ^ load<u32>(net + o)) & mask) != 0) return false;
+    plen -= bits;
   }
   return true;
 }
@@ -131,7 +134,30 @@ function portProto(p: u32): bool {
   return p == 6 || p == 17 || p == 136 || p == 132 || p == 33;
 }
 
-function natMatch(r: usize, kind: u32): bool {
+// One side of conntrack-tools' filter_nat(): `trans` is IS_SNAT / IS_DNAT
+// (the address was translated), `ptrans` IS_SPAT / IS_DPAT (the port was);
+// `addr` / `port` are the reply-tuple fields the translation shows up in.
+// Without an address or port in the condition, either translation counts;
+// with them, the translation must have happened and the reply field equal
+// them (an address on an IPv4 entry only: conntrack compares ATTR_*_IPV4).
+function natSide(c: usize, trans: bool, ptrans: bool, t: usize, hasAddr: bool, addr: usize, hasPort: bool, port: usize): bool {
+  const wantAddr = <u32>load<u8>(c + L.FCOND_PLEN) != 0;
+  const b = load<u32>(c + L.FCOND_B);
+  const wantPort = (b & 0x10000) != 0;
+  if (!wantAddr && !wantPort) return trans || ptrans;
+  let m = false;
+  if (wantAddr) {
+    m = trans && hasAddr && <u32>load<u8>(t + L.TUP_L3) == 2 && load<u32>(addr) == load<u32>(c + L.FCOND_ADDR);
+  }
+  if (wantPort) {
+    const pm = ptrans && hasPort && <u32>load<u16>(port) == (b & 0xffff);
+    m = wantAddr ? m && pm : pm;
+  }
+  return m;
+}
+
+function natMatch(r: usize, c: usize): bool {
+  const kind = load<u32>(c + L.FCOND_A);
   if (!tuplePresent(r, 0) || !tuplePresent(r, 1)) return false;
   const o = r + L.REC_TUPLE_ORIG, p = r + L.REC_TUPLE_REPLY;
   const ob = <u32>load<u16>(o + L.TUP_PRESENT), pb = <u32>load<u16>(p + L.TUP_PRESENT);
@@ -140,12 +166,14 @@ function natMatch(r: usize, kind: u32): bool {
   const ports = (ob & L.TP_PROTO) != 0 && portProto(<u32>load<u8>(o + L.TUP_PROTO));
   let src = false, dst = false;
   if ((kind & 1) != 0 && (!hasStatus || (status & (<u32>1 << A.IPS_SRC_NAT_DONE_BIT)) != 0)) {
-    src = !sameAddr(p, (pb & L.TP_DST) != 0, p + L.TUP_DST, o, (ob & L.TP_SRC) != 0, o + L.TUP_SRC) ||
-      (ports && !samePort(pb, p + L.TUP_DPORT, L.TP_DPORT, ob, o + L.TUP_SPORT, L.TP_SPORT));
+    const snat = !sameAddr(p, (pb & L.TP_DST) != 0, p + L.TUP_DST, o, (ob & L.TP_SRC) != 0, o + L.TUP_SRC);
+    const spat = ports && !samePort(pb, p + L.TUP_DPORT, L.TP_DPORT, ob, o + L.TUP_SPORT, L.TP_SPORT);
+    src = natSide(c, snat, spat, p, (pb & L.TP_DST) != 0, p + L.TUP_DST, (pb & L.TP_DPORT) != 0, p + L.TUP_DPORT);
   }
   if ((kind & 2) != 0 && (!hasStatus || (status & (<u32>1 << A.IPS_DST_NAT_DONE_BIT)) != 0)) {
-    dst = !sameAddr(p, (pb & L.TP_SRC) != 0, p + L.TUP_SRC, o, (ob & L.TP_DST) != 0, o + L.TUP_DST) ||
-      (ports && !samePort(pb, p + L.TUP_SPORT, L.TP_SPORT, ob, o + L.TUP_DPORT, L.TP_DPORT));
+    const dnat = !sameAddr(p, (pb & L.TP_SRC) != 0, p + L.TUP_SRC, o, (ob & L.TP_DST) != 0, o + L.TUP_DST);
+    const dpat = ports && !samePort(pb, p + L.TUP_SPORT, L.TP_SPORT, ob, o + L.TUP_DPORT, L.TP_DPORT);
+    dst = natSide(c, dnat, dpat, p, (pb & L.TP_SRC) != 0, p + L.TUP_SRC, (pb & L.TP_SPORT) != 0, p + L.TUP_SPORT);
   }
   return src || dst;
 }
@@ -258,7 +286,7 @@ function evalCond(r: usize, c: usize): i32 {
     case L.FOP_LABEL: m = labelBit(r, a); break;
     case L.FOP_NAT: {
       if (a < 1 || a > 3) return -1;
-      m = natMatch(r, a);
+      m = natMatch(r, c);
       break;
     }
     default:
@@ -307,6 +335,7 @@ export function filterCheck(): u32 {
         if (a != 2 && a != 10) err = L.FERR_FAMILY;
         else if (<u32>load<u8>(c + L.FCOND_PLEN) > (a == 2 ? <u32>32 : <u32>128)) err = L.FERR_PLEN;
       } else if (op == L.FOP_NAT && (a < 1 || a > 3)) err = L.FERR_ARG;
+      else if (op == L.FOP_NAT && <u32>load<u8>(c + L.FCOND_PLEN) != 0 && <u32>load<u8>(c + L.FCOND_PLEN) != 32) err = L.FERR_PLEN;
       else if (op == L.FOP_TIMEOUT && a > b) err = L.FERR_ARG;
       c += L.FCOND_SIZE;
     }

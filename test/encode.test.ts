@@ -645,7 +645,7 @@ const CASES: Case[] = [
   ['unknown body kind', () => encodeRequest(core, ENC_HDR, any<RequestBody>({ kind: 'nope' })), /body\.kind/],
   ['dump: zero on the expect table', () => dumpRequest(core, 1, { table: 'expect', zero: true }), /zero applies/],
   ['dump: markMask without mark', () => dumpRequest(core, 1, { markMask: 1 }), /markMask needs mark/],
-  ['dump: mark on the dying table', () => dumpRequest(core, 1, { table: 'dying', mark: 1 }), /mark filter/],
+  ['dump: mark on the dying table', () => dumpRequest(core, 1, { table: 'dying', mark: 1 }), /a mark or filter applies to the conntrack table only/],
   ['dump: unknown table', () => dumpRequest(core, 1, { table: any<'expect'>('x') }), /table must be/],
   ['dump: mark > u32', () => dumpRequest(core, 1, { mark: 2 ** 32 }), /mark must be/],
 ];
