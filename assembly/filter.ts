@@ -4,7 +4,8 @@
 // Program format (region FILTER, FILTER_SIZE bytes; constants in layout.ts):
 //
 //   FILTER + 0   u32  count      number of conditions; 0 = no filter (all pass)
-//   FILTER + 4   u32  reserved   (0)
+//   FILTER + 4   u32  jit        1: a compiled copy of this program is installed
+//                                 (src/filter-jit.ts); 0 when writing by hand
 //   FILTER + 8   count conditions of FCOND_SIZE (32) bytes each:
 //     +0  u8   op      FOP_*
 //     +1  u8   negate  0 or 1: the condition's result is inverted
@@ -64,6 +65,13 @@
 // fully so TS can refuse it before use.
 import * as L from "./layout";
 import * as A from "./attrs";
+
+// The program compiled to WASM by src/filter-jit.ts, called through a
+// one-slot table (src/wasm.ts). Returns 1 pass, 0 fail, -1 "not installed"
+// (the table's default): the interpreter below then decides.
+// @ts-ignore: decorator
+@external("env", "filterJit")
+declare function filterJit(r: usize): i32;
 
 // @ts-ignore: decorator
 @inline function tupleAt(r: usize, slot: u32): usize {
@@ -191,8 +199,12 @@ function setErr(code: u32): void {
   store<u32>(<usize>L.CTRL + L.CTRL_FILTER_ERR, code);
 }
 
-// One condition; -1 (as u32 0xffffffff) for an unknown op.
-function evalCond(r: usize, c: usize): i32 {
+/**
+ * One condition at c on the record at r, negation applied: 1 match, 0 no
+ * match, -1 unknown op. Exported for compiled programs, which inline the
+ * simple field tests and call this for the rest.
+ */
+export function evalCond(r: usize, c: usize): i32 {
   const op = <u32>load<u8>(c + L.FCOND_OP);
   const slot = <u32>load<u8>(c + L.FCOND_SLOT);
   const a = load<u32>(c + L.FCOND_A);
@@ -301,6 +313,10 @@ export function filterPass(r: usize): bool {
   if (n > <u32>L.FILTER_MAX_CONDS) {
     setErr(L.FERR_COUNT);
     return false;
+  }
+  if (load<u32>(<usize>L.FILTER + L.FILTER_JIT) == 1) {
+    const j = filterJit(r);
+    if (j >= 0) return j == 1;
   }
   let c: usize = <usize>L.FILTER + L.FILTER_HDR;
   for (let i: u32 = 0; i < n; i++) {

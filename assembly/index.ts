@@ -1272,4 +1272,4 @@ export function selfTestViolation(): u32 {
   return v;
 }
 export { encodeRequest, encodeStatus } from "./encode";
-export { filterCheck } from "./filter";
+export { filterCheck, evalCond as filterEvalCond } from "./filter";

@@ -309,6 +309,7 @@ export const CTRL_FILTER_ERR = 56; // u32 out: FERR_* of the last filterCheck() 
 export const FILTER = ENC_END;
 export const FILTER_SIZE = 16384; // FILTER + FILTER_SIZE <= SCRATCH + SCRATCH_SIZE
 export const FILTER_COUNT = 0; // u32: number of conditions
+export const FILTER_JIT = 4; // u32: 1 = setFilter installed a compiled function for this program (src/filter-jit.ts); 0 when written by hand
 export const FILTER_HDR = 8; // conditions start here
 export const FCOND_SIZE = 32;
 export const FILTER_MAX_CONDS = 511; // (FILTER_SIZE - FILTER_HDR) / FCOND_SIZE

@@ -10,6 +10,7 @@ import { createCore, WasmCore, type WasmVariant } from './wasm';
 import { RecordView } from './record';
 import { toMessage, decodeError } from './materialize';
 import type { Message } from './types';
+import { jitModule, type JitSummary } from './filter-jit';
 
 /** How to read nlmsg_type 0x0103, which the kernel uses for two replies. */
 export type Ctx0103 = 'guess' | 'flow' | 'exp-stats';
@@ -72,6 +73,7 @@ export class Decoder {
   private rxDatagrams = 0; // counters(): datagrams adopted from a socket
   private rxBytes = 0;
   private started = false; // begin() called for the current batch
+  private jitSummary: JitSummary | undefined;
 
   constructor(opts: DecoderOptions = {}) {
     this.core = createCore(opts.variant ?? (opts.checked === true ? 'checked' : 'release'));
@@ -189,7 +191,7 @@ export class Decoder {
    * counters().filtered. A malformed program throws
    * ConntrackError('ERR_CT_INVALID_ARGUMENT') and leaves no filter installed.
    */
-  setFilter(program: Uint8Array | null): void {
+  setFilter(program: Uint8Array | null, opts: { jit?: boolean } = {}): void {
     const bytes = this.core.bytes;
     const dv = this.core.view;
     // no filter until the new program is validated
@@ -205,6 +207,7 @@ export class Decoder {
       );
     }
     bytes.set(program, L.FILTER);
+    dv.setUint32(L.FILTER + L.FILTER_JIT, 0, true); // set by installJit, never by the caller's bytes
     // conditions past the program read as op 0 (invalid): a count larger than the program is refused
     bytes.fill(0, L.FILTER + program.length, L.FILTER + L.FILTER_SIZE);
     const ex = this.core.exports as unknown as { filterCheck?: () => number };
@@ -216,6 +219,28 @@ export class Decoder {
     if (err !== 0) {
       dv.setUint32(L.FILTER + L.FILTER_COUNT, 0, true);
       throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', `invalid filter program: ${FILTER_ERR_TEXT[err] ?? `filter status ${err}`}`, { status: err });
+    }
+    if (opts.jit !== false && program.length > L.FILTER_HDR) this.installJit(program);
+  }
+
+  /** Which conditions of the installed program run compiled; undefined when interpreted. */
+  get jit(): JitSummary | undefined {
+    return this.core.view.getUint32(L.FILTER + L.FILTER_JIT, true) === 1 ? this.jitSummary : undefined;
+  }
+
+  // Compile the (validated) program to WASM and put it in the decoder's slot.
+  // Any failure leaves the interpreter in charge: same results, slower.
+  private installJit(program: Uint8Array): void {
+    const ex = this.core.exports as unknown as { filterEvalCond?: (r: number, c: number) => number };
+    if (typeof ex.filterEvalCond !== 'function') return;
+    try {
+      const { module, summary } = jitModule(program);
+      const f = new WebAssembly.Instance(module, { env: { memory: this.core.memory, evalCond: ex.filterEvalCond } }).exports.f;
+      this.core.filterTable.set(0, f as (r: number) => number);
+      this.jitSummary = summary;
+      this.core.view.setUint32(L.FILTER + L.FILTER_JIT, 1, true);
+    } catch {
+      this.core.view.setUint32(L.FILTER + L.FILTER_JIT, 0, true);
     }
   }
 

@@ -3,6 +3,7 @@
 // fixed-size WebAssembly.Memory per instance (initial = maximum), so the
 // ArrayBuffer never detaches and views over it stay valid for its lifetime.
 import { readFileSync, existsSync } from 'fs';
+import { trampolineBytes } from './filter-jit';
 import * as path from 'path';
 import { ConntrackError } from './errors';
 import * as L from './generated/layout';
@@ -25,6 +26,8 @@ export interface WasmCore {
   readonly exports: DecoderExports;
   /** Which build of the decoder this is. */
   readonly variant: WasmVariant;
+  /** Slot 0 holds the compiled filter function the decoder calls (src/filter-jit.ts). */
+  readonly filterTable: WebAssembly.Table;
 }
 
 /**
@@ -43,6 +46,7 @@ const FILES: Record<WasmVariant, string> = {
 };
 
 const modules: Partial<Record<WasmVariant, WebAssembly.Module>> = {};
+let trampoline: WebAssembly.Module | undefined;
 
 function wasmFile(variant: WasmVariant): string {
   const name = FILES[variant];
@@ -70,7 +74,10 @@ function compiled(variant: WasmVariant): WebAssembly.Module {
 export function createCore(variant: WasmVariant = 'release'): WasmCore {
   if (!(variant in FILES)) throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', `unknown decoder build '${String(variant)}'`);
   const memory = new WebAssembly.Memory({ initial: L.MEMORY_PAGES, maximum: L.MEMORY_PAGES });
-  const instance = new WebAssembly.Instance(compiled(variant), { env: { memory } });
+  // the compiled-filter slot: the decoder imports trampoline.call, which calls t[0]
+  if (!trampoline) trampoline = new WebAssembly.Module(trampolineBytes());
+  const tramp = new WebAssembly.Instance(trampoline).exports as { t: WebAssembly.Table; call: (r: number) => number };
+  const instance = new WebAssembly.Instance(compiled(variant), { env: { memory, filterJit: tramp.call } });
   const exports = instance.exports as unknown as DecoderExports;
   if (exports.recordSize() !== L.REC_SIZE || exports.regionBase() !== L.REGION_BASE) {
     throw new ConntrackError('ERR_CT_WASM', 'the decoder module does not match this build of the library (stale dist/wasm); run "npm run build"');
@@ -79,5 +86,5 @@ export function createCore(variant: WasmVariant = 'release'): WasmCore {
   if (overlap !== 0) {
     throw new ConntrackError('ERR_CT_WASM', `decoder static data overlaps the record regions by ${overlap} bytes`);
   }
-  return { memory, bytes: new Uint8Array(memory.buffer), view: new DataView(memory.buffer), exports, variant };
+  return { memory, bytes: new Uint8Array(memory.buffer), view: new DataView(memory.buffer), exports, variant, filterTable: tramp.t };
 }

@@ -11,6 +11,11 @@ declare namespace WebAssembly {
     readonly buffer: ArrayBuffer;
     grow(delta: number): number;
   }
+  class Table {
+    readonly length: number;
+    get(index: number): unknown;
+    set(index: number, value: unknown): void;
+  }
   class Module {
     constructor(bytes: ArrayBufferView | ArrayBuffer);
   }

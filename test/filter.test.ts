@@ -153,8 +153,11 @@ const release = new Decoder();
 const generic = new Decoder({ variant: 'generic' });
 const checked = new Decoder({ variant: 'checked' });
 
-function run(program: Uint8Array, samples: Sample[], d: Decoder = release): boolean[] {
-  d.setFilter(program);
+let jitInstalled = 0; // programs run() saw compiled (the JIT tests below need some)
+
+function run(program: Uint8Array, samples: Sample[], d: Decoder = release, jit = true): boolean[] {
+  d.setFilter(program, { jit });
+  if (d.jit) jitInstalled++;
   try {
     const s = survivors(d, samples.map((x) => x.bytes));
     return samples.map((_, i) => s.has(i));
@@ -572,7 +575,10 @@ describe('differential: WASM program vs reference evaluator', () => {
         fc.array(flowSpecArb, { maxLength: 3 }),
         (conds, picks, specs) => {
           const samples = [...picks.map((i) => POOL[i]), ...specs.map((s) => samplesOf([build(s)])).flat()];
-          const got = run(compile(conds), samples);
+          const program = compile(conds);
+          const got = run(program, samples);
+          // the interpreter and the compiled function (src/filter-jit.ts) agree
+          expect(run(program, samples, release, false)).toEqual(got);
           for (const g of got) if (g) matched++; else rejected++;
           samples.forEach((s, i) => {
             if (got[i] !== refMatch(conds, s.flow)) {
@@ -586,6 +592,51 @@ describe('differential: WASM program vs reference evaluator', () => {
     // both outcomes are common, so the comparison is not vacuous
     expect(matched).toBeGreaterThan(2000);
     expect(rejected).toBeGreaterThan(2000);
+    // and most non-empty programs ran compiled
+    expect(jitInstalled).toBeGreaterThan(3000);
+  });
+});
+
+describe('compiled filter programs (src/filter-jit.ts)', () => {
+  test('a program is compiled; the simple field tests inline, the rest call back', () => {
+    const d = new Decoder();
+    d.setFilter(new FilterBuilder().proto(6).mark(0xdeadbeef).src('10.0.0.0/8').dport(80, 'reply')
+      .status({ has: ['ASSURED'] }).src('fd00::/7').timeout(1, 2).label(3).nat('src').compile());
+    expect(d.jit).toEqual({ conditions: 9, inline: 6 });
+    d.setFilter(new FilterBuilder().proto(6).compile(), { jit: false });
+    expect(d.jit).toBeUndefined();
+    d.setFilter(null);
+    expect(d.jit).toBeUndefined();
+  });
+
+  test('the caller cannot switch the compiled slot on through the program bytes', () => {
+    const d = new Decoder();
+    d.setFilter(new FilterBuilder().proto(17).compile()); // a compiled UDP-only filter in the slot
+    const tcp = new FilterBuilder().proto(6).compile();
+    new DataView(tcp.buffer).setUint32(L.FILTER_JIT, 1, true);
+    d.setFilter(tcp, { jit: false });
+    expect(d.jit).toBeUndefined();
+    // evaluated by the interpreter as TCP-only, not by the stale UDP function
+    const want = run(new FilterBuilder().proto(6).compile(), ALL, release, false);
+    d.setFilter(tcp, { jit: false });
+    const s = survivors(d, ALL.map((x) => x.bytes));
+    expect(ALL.map((_, i) => s.has(i))).toEqual(want);
+    expect(want.some((x) => x)).toBe(true);
+  });
+
+  test.each([
+    ['mark with every bit (constants >= 2^31)', new FilterBuilder().mark(0xffffffff)],
+    ['negated mark under a mask', new FilterBuilder().not((b) => b.mark(0x80000000, 0x80000000))],
+    ['IPv6 /77 (a partial word)', new FilterBuilder().src('fd00::/77')],
+    ['IPv4 /0 and /32', new FilterBuilder().src('0.0.0.0/0').not((b) => b.dst('10.0.0.2/32'))],
+    ['states and ICMP', new FilterBuilder().not((b) => b.tcpState('ESTABLISHED')).not((b) => b.icmp({ type: 8 })).icmp({ code: 0, id: 77 })],
+    ['master tuple and zones', new FilterBuilder().not((b) => b.sport(1, 'master')).not((b) => b.tupleZone(3, 'reply')).not((b) => b.zone(1))],
+  ])('%s: compiled == interpreted on every sample', (_n, b) => {
+    const program = b.compile();
+    const compiled = run(program, POOL);
+    expect(jitInstalled).toBeGreaterThan(0);
+    expect(compiled).toEqual(run(program, POOL, release, false));
+    expect(compiled).toEqual(run(program, POOL, checked));
   });
 });
 
