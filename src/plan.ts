@@ -31,6 +31,7 @@ import { release } from 'os';
 import * as A from './generated/attrs';
 import * as L from './generated/layout';
 import { encodeProgram, type FilterCondition } from './filter';
+import { compileProgram } from './filter-jit';
 import type { TupleInput } from './encode';
 import { formatIPv4, formatIPv6 } from './format/address';
 import { TCP_STATES, SCTP_STATES, DCCP_STATES } from './format/names';
@@ -344,6 +345,10 @@ export function explainText(p: FilterPlan): string {
   if (p.pushed.length === 0 && p.userOnly.length === 0) lines.push('  nothing: every entry is kept');
   for (const c of p.pushed) lines.push(`  ${describeCondition(c)}  [also in the kernel; re-checked]`);
   for (const c of p.userOnly) lines.push(`  ${describeCondition(c)}  [user space only]`);
+  if (p.program) {
+    const { summary } = compileProgram(p.program);
+    lines.push(`  (compiled to a WASM function: ${summary.inline} of ${summary.conditions} condition(s) inline, the rest through the interpreter)`);
+  }
   for (const n of p.notes) lines.push(`note: ${n}`);
   return lines.join('\n');
 }

@@ -58,6 +58,11 @@ describe('planFilter: what goes to the kernel', () => {
     expect(p.kernel.orig).toBeUndefined();
   });
 
+  test('explainText says how much of the program runs compiled', () => {
+    const text = explainText(plan(new FilterBuilder().proto('tcp').label(3).dport(443)));
+    expect(text).toContain('compiled to a WASM function: 2 of 3 condition(s) inline');
+  });
+
   test('an exact IPv6 address is not pushed (the kernel compares it inverted), its family is', () => {
     const p = plan(new FilterBuilder().dst('fd00::2', 'reply'));
     expect(p.kernel).toEqual({ family: A.AF_INET6 });
