@@ -11,7 +11,7 @@ import { ConntrackError } from '../src/errors';
 import { FilterBuilder } from '../src/filter';
 import * as A from '../src/generated/attrs';
 import type { Flow } from '../src/types';
-import { Netns } from './helpers/netns';
+import { Netns, tool } from './helpers/netns';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { fill } = require('../bench/fill.js') as { fill(ns: string, from: number, to: number): Promise<{ errors: number; firstError?: Error }> };
@@ -69,6 +69,44 @@ test('1,000 open/close cycles (some with a dump and a deleteMatching socket) lea
   }
   expect(openFds()).toBe(before);
 }, 300_000);
+
+// Known gap (src/events.ts, reported, not fixed here): the rest of the batch
+// being delivered when close() is called is still emitted. What holds: no
+// throw, one 'close', nothing from later datagrams, requests reject.
+test('close() from inside an event callback: the stream and the Conntrack close, no throw, nothing from later datagrams', async () => {
+  const ct = await Conntrack.open({ netns: ns.name });
+  const stream = ct.events();
+  const errors: unknown[] = [];
+  let events = 0;
+  let closed = 0;
+  stream.on('error', (e) => errors.push(e));
+  stream.on('close', () => closed++);
+  stream.on('event', () => {
+    events++;
+    stream.close();
+    ct.close();
+  });
+  const insert = (port: number): void => {
+    ns.exec(tool('conntrack'), ['-I', '-p', 'udp', '-s', '192.0.2.1', '-d', '192.0.2.2', '--sport', String(port), '--dport', '53', '-t', '30']);
+  };
+  try {
+    await new Promise((r) => setTimeout(r, 200)); // subscribed before the events happen
+    insert(4000);
+    await until(() => closed > 0, 30_000, 'the stream to close');
+    const atClose = events;
+    for (let i = 1; i <= 3; i++) insert(4000 + i);
+    await new Promise((r) => setTimeout(r, 500)); // later events would have arrived by now
+    expect(atClose).toBe(1);
+    expect(events).toBe(atClose);
+    expect(closed).toBe(1);
+    expect(errors).toEqual([]);
+    await expect(ct.list()).rejects.toMatchObject({ code: 'ERR_CT_CLOSED' });
+  } finally {
+    stream.close();
+    ct.close();
+    ns.exec(tool('conntrack'), ['-D', '-s', '192.0.2.1']);
+  }
+});
 
 describe('with a table of 20,000 entries', () => {
   beforeAll(async () => {
