@@ -88,9 +88,12 @@ async function replayPhase(target) {
   const decoder = new Decoder();
   let passes = 0;
   while (consumer.events < target) {
+    let k = 0;
     for await (const { message } of replay(capture, { decoder })) {
       consumer.take(message);
       if (consumer.events >= target) break;
+      // replay only awaits microtasks: let the 1 s sampling timer run
+      if (++k % 20000 === 0) await new Promise((r) => setImmediate(r));
     }
     passes++;
     // the capture's connections ended: an agent's mirror would be empty again
