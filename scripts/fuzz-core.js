@@ -7,7 +7,8 @@
 // its own, which is how the watchdog names the input that hung a worker.
 //
 // Every case is decoded seven times:
-//   checked build: as a dump reply, as events, as events with a filter program;
+//   checked build: as a dump reply (followed in the same batch by the
+//   unmutated seed datagram), as events, as events with a filter program;
 //   release build: the same three, plus the event decode again with a
 //   different guard pattern after the datagram.
 // Checks: no exception other than ConntrackError('ERR_CT_DECODE') (a WASM trap
@@ -370,6 +371,7 @@ function makeCase(corpus, seed, index) {
     srcPid: r() < 1 / 64 ? 1 + int(r, 0xffff) : 0,
     truncated: r() < 1 / 64,
     filter: int(r, 1 << 16),
+    companion: s.data,
   };
 }
 
@@ -414,11 +416,14 @@ function createChecker(lib, opts = {}) {
   const stats = { cases: 0, decodes: 0, records: 0, bad: 0, messages: 0, tooBig: 0 };
 
   /** Decode `c.bytes` with one decoder; returns a copy of the records it wrote (or throws a finding). */
-  function run(d, c, guard, mat) {
+  function run(d, c, guard, mat, companion) {
     d.reset();
     let pushed;
     try {
       pushed = d.push(c.bytes, c.srcPid, c.truncated);
+      // a well-formed datagram after the case in the same batch: the decoder
+      // must resume there cleanly whatever the case did to its state
+      if (pushed && companion) d.push(companion);
     } catch (e) {
       if (e instanceof lib.ConntrackError && e.code === 'ERR_CT_DECODE') {
         stats.tooBig++;
@@ -461,7 +466,7 @@ function createChecker(lib, opts = {}) {
       for (const [variant, b] of Object.entries(dec)) {
         const v0 = b.dump.counters().violations + b.event.counters().violations + b.filter.counters().violations;
         b.dump.expect(c.seq, c.pid);
-        out[variant + '.dump'] = run(b.dump, c, variant === 'release' ? guardA : null, false);
+        out[variant + '.dump'] = run(b.dump, c, null, false, c.companion);
         out[variant + '.event'] = run(b.event, c, variant === 'release' ? guardA : null, materialize && variant === 'checked');
         b.filter.setFilter(programs[c.filter % programs.length]);
         out[variant + '.filter'] = run(b.filter, c, variant === 'release' ? guardA : null, materialize && variant === 'release');

@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 'use strict';
-// npm run soak [-- --events N --live-share F --live-max-s S --warmup-s S --out FILE]
+// npm run soak [-- --events N --replay-first N --live-s S --warmup-s S --out FILE]
 //
 // Pushes 10 million conntrack events (default) through the library with a
 // consumer and watches the process's memory:
 //   1. replayed: the events-churn capture (test/fixtures/events-churn) through
 //      src/replay.ts at full speed, over and over, one reused decoder;
+//      (the first --replay-first events, default 4 million);
 //   2. live: an EventStream (ct.events()) in a private network namespace while
 //      a churn generator (test/helpers/churn.js) creates and deletes 2,000
-//      entries per cycle; the listener's share is --live-share of the events
-//      (default 0.1), capped at --live-max-s seconds;
+//      entries per cycle, for --live-s seconds (default 180: the run is long
+//      enough for a first and a last minute that do not overlap);
 //   3. replayed again up to the total.
 // The consumer keeps a mirror of live flows by id (NEW adds, DESTROY removes),
 // as an agent would, so its state stays bounded by the table.
@@ -29,7 +30,7 @@ if (!fs.existsSync(path.join(DIST, 'index.js'))) {
 const { Conntrack, Decoder, replay } = require(path.join(DIST, 'index.js'));
 
 function parseArgs(argv) {
-  const o = { events: 10_000_000, liveShare: 0.1, liveMaxS: 240, warmupS: 30, out: path.join(ROOT, 'bench', 'RESULTS-soak.md') };
+  const o = { events: 10_000_000, replayFirst: 4_000_000, liveS: 180, warmupS: 30, out: path.join(ROOT, 'bench', 'RESULTS-soak.md') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -38,8 +39,8 @@ function parseArgs(argv) {
       return n;
     };
     if (a === '--events') o.events = Math.floor(v());
-    else if (a === '--live-share') o.liveShare = Math.min(1, v());
-    else if (a === '--live-max-s') o.liveMaxS = v();
+    else if (a === '--replay-first') o.replayFirst = Math.floor(v());
+    else if (a === '--live-s') o.liveS = v();
     else if (a === '--warmup-s') o.warmupS = v();
     else if (a === '--out') o.out = path.resolve(argv[++i]);
     else throw new Error(`unknown option ${a} (see the header of scripts/soak.js)`);
@@ -93,7 +94,7 @@ async function replayPhase(target) {
       consumer.take(message);
       if (consumer.events >= target) break;
       // replay only awaits microtasks: let the 1 s sampling timer run
-      if (++k % 20000 === 0) await new Promise((r) => setImmediate(r));
+      if (++k % 2000 === 0) await new Promise((r) => setImmediate(r));
     }
     passes++;
     // the capture's connections ended: an agent's mirror would be empty again
@@ -106,7 +107,7 @@ function sh(file, args) {
   return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-async function livePhase(target, maxS) {
+async function livePhase(seconds) {
   const ns = `ctt-${process.pid}-soak`;
   sh('ip', ['netns', 'add', ns]);
   const cleanup = () => { try { sh('ip', ['netns', 'delete', ns]); } catch { /* gone */ } };
@@ -126,16 +127,18 @@ async function livePhase(target, maxS) {
     stream.on('event', (e) => consumer.take(e));
     stream.on('resync', (snapshot) => {
       resyncs++;
+      // the snapshot replaces the mirror; its entries are not events
       consumer.mirror.clear();
-      for (const f of snapshot) consumer.take({ ...f, event: 'new' });
+      for (const f of snapshot) consumer.mirror.set(f.id, { src: f.orig?.src, dst: f.orig?.dst });
     });
     stream.on('error', (e) => console.error(`soak: listener error ${e.code ?? ''} ${e.message}`));
     churn = spawn(process.execPath, [path.join(ROOT, 'test', 'helpers', 'churn.js'), ns, '0', '2000', '10.1.0.0/16'], { stdio: ['ignore', 'ignore', 'inherit'] });
     const start = consumer.events;
     const t = Date.now();
-    while (consumer.events - start < target && (Date.now() - t) / 1000 < maxS && churn.exitCode === null) {
+    while ((Date.now() - t) / 1000 < seconds && churn.exitCode === null) {
       await new Promise((r) => setTimeout(r, 200));
     }
+    if (churn.exitCode !== null) throw new Error(`the churn generator exited early (code ${churn.exitCode})`);
     return { events: consumer.events - start, seconds: (Date.now() - t) / 1000, overflows: stream.overflows, resyncs, counters: stream.counters() };
   } finally {
     if (churn && churn.exitCode === null) {
@@ -203,18 +206,17 @@ async function main() {
   sample();
   const timer = setInterval(sample, 1000);
   const progress = setInterval(() => {
+    if (samples.length === 0) return;
     const s = samples.at(-1);
     console.log(`  ${s.t.toFixed(0)} s ${s.phase}: ${s.events} events, RSS ${mib(s.rss)} MiB, heap ${mib(s.heapUsed)} MiB`);
   }, 30_000);
-  // replay half of the replayed share, then the live listener (up to
-  // --live-max-s), then replay again up to the total: the last minute is
-  // replay like the first, after the live socket came and went
-  const liveTarget = Math.round(opts.events * opts.liveShare);
+  // replay, then the live listener for a fixed time, then replay up to the
+  // total: the last minute is replay like the first, after the live socket came and went
   let tr = Date.now();
-  const a = await replayPhase(Math.floor((opts.events - liveTarget) / 2));
+  const a = await replayPhase(Math.min(opts.replayFirst, opts.events));
   let replaySeconds = (Date.now() - tr) / 1000;
   phase = 'live';
-  const live = await livePhase(liveTarget, opts.liveMaxS);
+  const live = await livePhase(opts.liveS);
   phase = 'replay';
   tr = Date.now();
   const b = await replayPhase(opts.events);
