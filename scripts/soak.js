@@ -1,22 +1,22 @@
 #!/usr/bin/env node
 'use strict';
-// npm run soak [-- --events N --replay-first N --live-s S --warmup-s S --out FILE]
+// npm run soak [-- --events N --min-s S --warmup-s S --out FILE]
 //
-// Pushes 10 million conntrack events (default) through the library with a
-// consumer and watches the process's memory:
-//   1. replayed: the events-churn capture (test/fixtures/events-churn) through
-//      src/replay.ts at full speed, over and over, one reused decoder;
-//      (the first --replay-first events, default 4 million);
-//   2. live: an EventStream (ct.events()) in a private network namespace while
-//      a churn generator (test/helpers/churn.js) creates and deletes 2,000
-//      entries per cycle, for --live-s seconds (default 180: the run is long
-//      enough for a first and a last minute that do not overlap);
-//   3. replayed again up to the total.
-// The consumer keeps a mirror of live flows by id (NEW adds, DESTROY removes),
-// as an agent would, so its state stays bounded by the table.
+// Pushes at least 10 million conntrack events (default) through the library
+// with consumers, for at least --min-s seconds (default 240), and watches the
+// process's memory. Two sources run at the same time, so the workload is the
+// same from the first minute to the last:
+//   - replayed: the events-churn capture (test/fixtures/events-churn) through
+//     src/replay.ts at full speed, pass after pass, one reused decoder (it
+//     yields to the event loop every 2,000 events);
+//   - live: an EventStream (ct.events({ resync: true })) in a private network
+//     namespace while a churn generator (test/helpers/churn.js) creates and
+//     deletes 2,000 entries per cycle.
+// Each consumer keeps a mirror of the flows by id (new/update set, destroy
+// deletes; a resync snapshot replaces it), as an agent would.
 // RSS and heap are sampled every second. Pass: the mean RSS of the last
-// minute is within +-5 % of the mean of the first minute after the warm-up.
-// Results (and the per-10-s samples) go to bench/RESULTS-soak.md.
+// minute is within +-5 % of the mean of the first minute after the warm-up
+// (--warmup-s, default 30). Results go to bench/RESULTS-soak.md.
 const { spawn, execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
@@ -30,7 +30,7 @@ if (!fs.existsSync(path.join(DIST, 'index.js'))) {
 const { Conntrack, Decoder, replay } = require(path.join(DIST, 'index.js'));
 
 function parseArgs(argv) {
-  const o = { events: 10_000_000, replayFirst: 4_000_000, liveS: 180, warmupS: 30, out: path.join(ROOT, 'bench', 'RESULTS-soak.md') };
+  const o = { events: 10_000_000, minS: 240, warmupS: 30, out: path.join(ROOT, 'bench', 'RESULTS-soak.md') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -39,8 +39,7 @@ function parseArgs(argv) {
       return n;
     };
     if (a === '--events') o.events = Math.floor(v());
-    else if (a === '--replay-first') o.replayFirst = Math.floor(v());
-    else if (a === '--live-s') o.liveS = v();
+    else if (a === '--min-s') o.minS = v();
     else if (a === '--warmup-s') o.warmupS = v();
     else if (a === '--out') o.out = path.resolve(argv[++i]);
     else throw new Error(`unknown option ${a} (see the header of scripts/soak.js)`);
@@ -73,83 +72,90 @@ function makeConsumer() {
 }
 
 // ---------------------------------------------------------------- sampling
-const samples = []; // { t, rss, heapUsed, heapTotal, external, events, phase }
-let phase = 'replay';
-let consumer;
+const samples = []; // { t, rss, heapUsed, heapTotal, external, events, mirror }
+let replayed;
+let live;
 let t0;
+const total = () => replayed.events + live.events;
 function sample() {
   const m = process.memoryUsage();
-  samples.push({ t: (Date.now() - t0) / 1000, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers,
-    events: consumer.events, mirror: consumer.mirror.size, phase });
+  samples.push({ t: (Date.now() - t0) / 1000, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external,
+    replayed: replayed.events, live: live.events, mirror: replayed.mirror.size + live.mirror.size });
 }
 
-// ----------------------------------------------------------------- phases
-async function replayPhase(target) {
+// ----------------------------------------------------------------- sources
+async function replayUntil(done) {
   const capture = fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'events-churn', 'events.pcap'));
   const decoder = new Decoder();
   let passes = 0;
-  while (consumer.events < target) {
-    let k = 0;
+  let k = 0;
+  while (!done()) {
     for await (const { message } of replay(capture, { decoder })) {
-      consumer.take(message);
-      if (consumer.events >= target) break;
-      // replay only awaits microtasks: let the 1 s sampling timer run
-      if (++k % 2000 === 0) await new Promise((r) => setImmediate(r));
+      replayed.take(message);
+      // replay only awaits microtasks: let the sampling timer and the live socket run
+      if (++k % 2000 === 0) {
+        await new Promise((r) => setImmediate(r));
+        if (done()) break;
+      }
     }
     passes++;
-    // the capture's connections ended: an agent's mirror would be empty again
-    consumer.mirror.clear();
+    // the capture's connections all ended: an agent's mirror would be empty again
+    replayed.mirror.clear();
   }
-  return { passes };
+  return passes;
 }
 
 function sh(file, args) {
   return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-async function livePhase(seconds) {
+/** Start the live source; returns stop() resolving with its numbers. */
+async function startLive() {
   const ns = `ctt-${process.pid}-soak`;
   sh('ip', ['netns', 'add', ns]);
   const cleanup = () => { try { sh('ip', ['netns', 'delete', ns]); } catch { /* gone */ } };
   process.on('exit', cleanup);
-  let churn;
-  let stream;
-  let ct;
-  try {
-    const x = (file, args) => sh('ip', ['netns', 'exec', ns, file, ...args]);
-    x('ip', ['link', 'set', 'lo', 'up']);
-    x('nft', ['add', 'table', 'inet', 't']);
-    x('nft', ['add', 'chain', 'inet', 't', 'c', '{ type filter hook output priority 0; }']);
-    x('nft', ['add', 'rule', 'inet', 't', 'c', 'ct', 'state', 'new', 'counter']);
-    ct = await Conntrack.open({ netns: ns });
-    stream = ct.events({ resync: true });
-    let resyncs = 0;
-    stream.on('event', (e) => consumer.take(e));
-    stream.on('resync', (snapshot) => {
-      resyncs++;
-      // the snapshot replaces the mirror; its entries are not events
-      consumer.mirror.clear();
-      for (const f of snapshot) consumer.mirror.set(f.id, { src: f.orig?.src, dst: f.orig?.dst });
-    });
-    stream.on('error', (e) => console.error(`soak: listener error ${e.code ?? ''} ${e.message}`));
-    churn = spawn(process.execPath, [path.join(ROOT, 'test', 'helpers', 'churn.js'), ns, '0', '2000', '10.1.0.0/16'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const start = consumer.events;
-    const t = Date.now();
-    while ((Date.now() - t) / 1000 < seconds && churn.exitCode === null) {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    if (churn.exitCode !== null) throw new Error(`the churn generator exited early (code ${churn.exitCode})`);
-    return { events: consumer.events - start, seconds: (Date.now() - t) / 1000, overflows: stream.overflows, resyncs, counters: stream.counters() };
-  } finally {
-    if (churn && churn.exitCode === null) {
-      const exited = new Promise((r) => churn.once('exit', r));
-      churn.kill('SIGTERM');
-      await exited;
-    }
-    stream?.close?.();
-    ct?.close();
-    cleanup();
-  }
+  const x = (file, args) => sh('ip', ['netns', 'exec', ns, file, ...args]);
+  x('ip', ['link', 'set', 'lo', 'up']);
+  x('nft', ['add', 'table', 'inet', 't']);
+  x('nft', ['add', 'chain', 'inet', 't', 'c', '{ type filter hook output priority 0; }']);
+  x('nft', ['add', 'rule', 'inet', 't', 'c', 'ct', 'state', 'new', 'counter']);
+  const ct = await Conntrack.open({ netns: ns });
+  const stream = ct.events({ resync: true });
+  let resyncs = 0;
+  let errors = 0;
+  stream.on('event', (e) => live.take(e));
+  stream.on('resync', (snapshot) => {
+    resyncs++;
+    // the snapshot replaces the mirror; its entries are not events
+    live.mirror.clear();
+    for (const f of snapshot) live.mirror.set(f.id, { src: f.orig?.src, dst: f.orig?.dst });
+  });
+  stream.on('error', (e) => {
+    errors++;
+    console.error(`soak: listener error ${e.code ?? ''} ${e.message}`);
+  });
+  const churn = spawn(process.execPath, [path.join(ROOT, 'test', 'helpers', 'churn.js'), ns, '0', '2000', '10.1.0.0/16'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  let churnDied = false;
+  churn.on('exit', () => { churnDied = true; });
+  const t = Date.now();
+  return {
+    get failed() { return churnDied ? 'the churn generator exited early' : null; },
+    async stop() {
+      const seconds = (Date.now() - t) / 1000;
+      const died = churnDied;
+      if (!died) {
+        const exited = new Promise((r) => churn.once('exit', r));
+        churn.kill('SIGTERM');
+        await exited;
+      }
+      const res = { seconds, overflows: stream.overflows, resyncs, errors, counters: stream.counters(), churnDied: died };
+      stream.close();
+      ct.close();
+      cleanup();
+      return res;
+    },
+  };
 }
 
 // ------------------------------------------------------------------ report
@@ -170,20 +176,22 @@ function verdict(opts) {
 
 function writeReport(opts, res) {
   const v = res.verdict;
+  const secs = samples.at(-1).t;
+  const rate = (n, t) => Math.round(n / t).toLocaleString('en');
   const rows = samples.filter((s, i) => i % 10 === 0 || i === samples.length - 1)
-    .map((s) => `| ${s.t.toFixed(0)} | ${s.phase} | ${s.events} | ${mib(s.rss)} | ${mib(s.heapUsed)} | ${mib(s.heapTotal)} | ${mib(s.external)} | ${s.mirror} |`);
+    .map((s) => `| ${s.t.toFixed(0)} | ${s.replayed} | ${s.live} | ${mib(s.rss)} | ${mib(s.heapUsed)} | ${mib(s.heapTotal)} | ${mib(s.external)} | ${s.mirror} |`);
   const md = `# Soak (npm run soak)
 
 Run: ${new Date().toISOString()}, Node ${process.version}, kernel ${require('os').release()}, ${require('os').availableParallelism()} vCPUs (shared with other jobs).
-Command: \`node scripts/soak.js ${process.argv.slice(2).join(' ')}\`
+Command: \`node scripts/soak.js ${process.argv.slice(2).join(' ')}\` (replay and live listener at the same time; see the script's header)
 
 | | |
 |---|---|
-| events through the consumer | ${consumer.events.toLocaleString('en')} (${consumer.new} new, ${consumer.update} update, ${consumer.destroy} destroy) |
-| replayed (events-churn capture, full speed) | ${res.replayed.toLocaleString('en')} events in ${res.replaySeconds.toFixed(0)} s = ${Math.round(res.replayed / res.replaySeconds).toLocaleString('en')} events/s, ${res.passes} passes |
-| live (namespace + churn of 2,000 entries) | ${res.live.events.toLocaleString('en')} events in ${res.live.seconds.toFixed(0)} s = ${Math.round(res.live.events / res.live.seconds).toLocaleString('en')} events/s; overflows ${res.live.overflows}, resyncs ${res.live.resyncs}; decoder: bad ${res.live.counters.bad}, spoofed ${res.live.counters.spoofed} |
-| duration | ${samples.at(-1).t.toFixed(0)} s, ${samples.length} samples (1/s) |
-| RSS, first minute after ${opts.warmupS} s warm-up (mean) | ${mib(v.r0)} MiB |
+| events through the consumers | ${total().toLocaleString('en')} in ${secs.toFixed(0)} s |
+| replayed (events-churn capture, full speed) | ${replayed.events.toLocaleString('en')} = ${rate(replayed.events, secs)} events/s (${replayed.new} new, ${replayed.update} update, ${replayed.destroy} destroy), ${res.passes} passes |
+| live (namespace, churn of 2,000 entries per cycle) | ${live.events.toLocaleString('en')} = ${rate(live.events, secs)} events/s (${live.new} new, ${live.update} update, ${live.destroy} destroy); overflows ${res.live.overflows}, resyncs ${res.live.resyncs}, listener errors ${res.live.errors}; decoder: bad ${res.live.counters.bad}, spoofed ${res.live.counters.spoofed} |
+| samples | ${samples.length} (every second) |
+| RSS, first minute after the ${opts.warmupS} s warm-up (mean) | ${mib(v.r0)} MiB |
 | RSS, last minute (mean) | ${mib(v.r1)} MiB |
 | change | ${(v.change * 100).toFixed(2)} % (limit ±5 %) |
 | heap used, first / last minute (mean) | ${mib(v.h0)} / ${mib(v.h1)} MiB |
@@ -192,8 +200,8 @@ Command: \`node scripts/soak.js ${process.argv.slice(2).join(' ')}\`
 
 Every 10th sample (MiB):
 
-| t (s) | phase | events | RSS | heap used | heap total | external | mirror size |
-|---:|---|---:|---:|---:|---:|---:|---:|
+| t (s) | replayed | live | RSS | heap used | heap total | external | mirror sizes |
+|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 `;
   fs.writeFileSync(opts.out, md);
@@ -201,36 +209,29 @@ ${rows.join('\n')}
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  consumer = makeConsumer();
+  replayed = makeConsumer();
+  live = makeConsumer();
   t0 = Date.now();
   sample();
   const timer = setInterval(sample, 1000);
   const progress = setInterval(() => {
-    if (samples.length === 0) return;
     const s = samples.at(-1);
-    console.log(`  ${s.t.toFixed(0)} s ${s.phase}: ${s.events} events, RSS ${mib(s.rss)} MiB, heap ${mib(s.heapUsed)} MiB`);
+    console.log(`  ${s.t.toFixed(0)} s: ${s.replayed} replayed + ${s.live} live events, RSS ${mib(s.rss)} MiB, heap ${mib(s.heapUsed)} MiB`);
   }, 30_000);
-  // replay, then the live listener for a fixed time, then replay up to the
-  // total: the last minute is replay like the first, after the live socket came and went
-  let tr = Date.now();
-  const a = await replayPhase(Math.min(opts.replayFirst, opts.events));
-  let replaySeconds = (Date.now() - tr) / 1000;
-  phase = 'live';
-  const live = await livePhase(opts.liveS);
-  phase = 'replay';
-  tr = Date.now();
-  const b = await replayPhase(opts.events);
-  replaySeconds += (Date.now() - tr) / 1000;
-  const replayed = consumer.events - live.events;
-  const passes = a.passes + b.passes;
+  const src = await startLive();
+  const done = () => src.failed !== null || (total() >= opts.events && (Date.now() - t0) / 1000 >= opts.minS);
+  const passes = await replayUntil(done);
+  const failed = src.failed; // (stop() ends the churn itself)
+  const liveRes = await src.stop();
+  if (failed) throw new Error(failed);
   clearInterval(timer);
   clearInterval(progress);
   sample();
-  const verdictRes = verdict(opts);
-  writeReport(opts, { replayed, replaySeconds, passes, live, verdict: verdictRes });
-  console.log(`soak: ${consumer.events} events (${replayed} replayed, ${live.events} live) in ${samples.at(-1).t.toFixed(0)} s; ` +
-    `RSS ${mib(verdictRes.r0)} -> ${mib(verdictRes.r1)} MiB (${(verdictRes.change * 100).toFixed(2)} %): ${verdictRes.pass ? 'PASS' : 'FAIL'}; report: ${path.relative(ROOT, opts.out)}`);
-  process.exitCode = verdictRes.pass ? 0 : 1;
+  const v = verdict(opts);
+  writeReport(opts, { passes, live: liveRes, verdict: v });
+  console.log(`soak: ${total()} events (${replayed.events} replayed, ${live.events} live) in ${samples.at(-1).t.toFixed(0)} s; ` +
+    `RSS ${mib(v.r0)} -> ${mib(v.r1)} MiB (${(v.change * 100).toFixed(2)} %): ${v.pass ? 'PASS' : 'FAIL'}; report: ${path.relative(ROOT, opts.out)}`);
+  process.exitCode = v.pass ? 0 : 1;
 }
 
 main().catch((e) => {
