@@ -28,14 +28,25 @@ test('the corpus holds every capture', () => {
 });
 
 describe('the harness detects what it claims to', () => {
-  const realCase = core.rawCase(readFileSync(path.join(__dirname, 'fixtures', 'ipv4-basic', 'dump.pcap')).subarray(0, 0));
-  const seedCase = { ...realCase, bytes: corpus.find((s: { name: string }) => s.name.startsWith('ipv4-basic/events')).data };
+  const seedCase = core.rawCase(corpus.find((s: { name: string }) => s.name.startsWith('ipv4-basic/events')).data);
+  // a release build whose records depend on the byte just past the datagram (an over-read)
+  class LeakyDecoder extends index.Decoder {
+    override decodeNext(): number {
+      const n = super.decodeNext();
+      if (n > 0 && this.core.variant === 'release') {
+        const len = this.core.view.getUint32(index.layout.DESC + index.layout.DESC_LEN, true);
+        this.core.bytes[index.layout.RECORDS + index.layout.REC_SIZE - 1] = this.core.bytes[index.layout.ARENA + len];
+      }
+      return n;
+    }
+  }
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
     ['a trap or foreign exception', { toMessage: () => { throw new TypeError('boom'); } }, /not a ConntrackError: TypeError/],
     ['an error with another code', { decodeError: () => new index.ConntrackError('ERR_CT_KERNEL', 'x') }, /became ERR_CT_KERNEL/],
     ['a read outside the message', {
       toMessage: (r: never) => { det.decoders.checked.event.core.exports.selfTestViolation(); return toMessage(r); },
     }, /outside the message/],
+    ['a release-build read past the datagram (guard region)', { Decoder: LeakyDecoder }, /depends on the bytes after the datagram/],
   ];
   // decodeError is only reached by a malformed message: flip the first nla_len of the seed to 1
   const broken = { ...seedCase, bytes: Uint8Array.from(seedCase.bytes, (b: number, i: number) => (i === 20 ? 1 : i === 21 ? 0 : b)) };
