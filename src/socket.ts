@@ -190,7 +190,9 @@ export class NetlinkSocket {
    */
   setRcvBuf(bytes: number, force = true): RcvBufResult {
     const r = native(() => this.sock.setRcvBuf(bytes, force), 'setting the receive buffer');
-    if (r.forceDenied) {
+    // Only a real cap is worth a warning (the kernel doubles what it grants):
+    // an unprivileged CLI run would otherwise print it before its one error line.
+    if (r.forceDenied && r.size < bytes * 2) {
       process.emitWarning(
         `SO_RCVBUFFORCE not permitted (needs CAP_NET_ADMIN); used SO_RCVBUF instead, capped by net.core.rmem_max: ${r.size} bytes instead of ${bytes * 2}. Events may be lost (ENOBUFS) under load.`,
         { type: 'ConntrackWarning', code: 'CT_RCVBUF_CAPPED' },

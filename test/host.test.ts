@@ -504,7 +504,7 @@ describe('processes and threads', () => {
       (async () => {
         const s = NetlinkSocket.open();
         out.portId = s.portId;
-        out.rcvBuf = s.setRcvBuf(1 << 20, true);
+        out.rcvBuf = s.setRcvBuf(1 << 30, true); // more than any net.core.rmem_max: really capped
         out.dump = await s.request(Uint8Array.from(Buffer.from(${JSON.stringify(Buffer.from(dumpRequest(1)).toString('hex'))}, 'hex')))
           .then(() => 'ok', (e) => e.code);
         out.join = codeOf(() => s.joinGroup(1));
