@@ -355,11 +355,11 @@ function putDeltaTime(r: usize, sub: u32, now: i64): void {
  */
 export function textFlowLine(rec: usize, pos: u32, flags: u32, now: f64): i32 {
   const r = rec;
+  if (!inMemory(r, L.REC_SIZE)) return L.TF_FALLBACK;
   const attrs = load<u32>(r + L.REC_ATTRS);
   const sub = load<u32>(r + L.REC_SUB);
   const orig = r + L.REC_TUPLE_ORIG;
   if (((attrs >>> A.CTA_TUPLE_ORIG) & 1) == 0 || (tupBits(orig) & L.TP_PROTO) == 0) return L.TF_FALLBACK;
-  if (!inMemory(r, L.REC_SIZE)) return L.TF_FALLBACK;
 
   // Room: the fixed part plus the two strings that can be long.
   let need = LINE_FIXED_MAX;

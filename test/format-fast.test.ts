@@ -358,6 +358,22 @@ test('textFlowLine reports TF_NO_ROOM near the end of the region and writes noth
   expect(checked).toBe(6);
 });
 
+test('no trap on addresses outside memory: a record or a string pointer out of range is declined', () => {
+  const core = createCore();
+  const fn = fnOf(core);
+  const size = core.memory.buffer.byteLength;
+  for (const addr of [size - 8, size, 0xfffffff0, 0xffffffff]) expect(fn(addr, 0, L.TF_LAYER3 | L.TF_ID, 0)).toBe(L.TF_FALLBACK);
+  const rec = new RecordView(core).at(0);
+  const r: Rec = fc.sample(record, { numRuns: 1, seed: 2 })[0];
+  writeRecord(core, rec.base, { ...r, noOrig: false, sub: L.SUB_HELP_NAME, orig: { ...r.orig, present: L.TP_PROTO } });
+  expect(fn(rec.base, 0, 0, 0)).toBeGreaterThan(0);
+  for (const [ptr, len] of [[size - 2, 3], [0xffffff00, 0x200], [size, 1]]) {
+    core.view.setUint32(rec.base + L.REC_HELP_NAME_PTR, ptr, true);
+    core.view.setUint16(rec.base + L.REC_HELP_NAME_LEN, len, true);
+    expect(fn(rec.base, 0, 0, 0)).toBe(L.TF_FALLBACK);
+  }
+});
+
 test.each([
   [[], true],
   [['extended'], true],
