@@ -1273,3 +1273,4 @@ export function selfTestViolation(): u32 {
 }
 export { encodeRequest, encodeStatus } from "./encode";
 export { filterCheck, evalCond as filterEvalCond } from "./filter";
+export { textFlowLine } from "./textfmt";

@@ -351,3 +351,14 @@ export const FERR_SLOT = 3; // slot > 2
 export const FERR_FAMILY = 4; // address op with a family other than 2 / 10
 export const FERR_PLEN = 5; // prefix longer than the family's address
 export const FERR_ARG = 6; // other operand out of range (NAT kind, timeout min > max, negate not 0/1)
+
+// ---------------------------------------------------------------------------
+// Text output region (assembly/textfmt.ts): textFlowLine() appends conntrack's
+// text line of a flow record at TEXT_OUT + pos; TS writes the bytes out.
+// At the top of memory, clear of the regions above and of later additions.
+export const TEXT_OUT_SIZE = 2097152; // 2 MiB
+export const TEXT_OUT = MEMORY_PAGES * 65536 - TEXT_OUT_SIZE;
+export const TF_LAYER3 = 1; // -o extended: "ipv4     2 " first
+export const TF_ID = 2; // -o id: "id=N" when CTA_ID was sent
+export const TF_FALLBACK = -1; // textFlowLine(): format this record with the JS formatter
+export const TF_NO_ROOM = -2; // textFlowLine(): flush TEXT_OUT, call again with pos 0

@@ -13,7 +13,11 @@ export class RecordView {
 
   private flowView?: FlowView;
 
+  /** The WASM instance whose memory holds the record (for WASM functions that take `base`). */
+  readonly core: WasmCore;
+
   constructor(core: WasmCore) {
+    this.core = core;
     this.bytes = core.bytes;
     this.dv = core.view;
   }

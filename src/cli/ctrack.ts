@@ -3,9 +3,10 @@
 import { parseArgs, UsageError } from './args';
 import { ConntrackError } from '../errors';
 import { errorLine, Output, runExplain, runLive, runReplay, type RunIo } from './run';
+import { writeStdoutBytes } from './stdout';
 
 export async function main(argv: string[], io?: Partial<RunIo>): Promise<number> {
-  const out = io?.out ?? new Output((s) => process.stdout.write(s));
+  const out = io?.out ?? new Output((s) => process.stdout.write(s), writeStdoutBytes);
   const err = io?.err ?? ((line: string) => process.stderr.write(line + '\n'));
   const run: RunIo = { out, err };
   let args;

@@ -22,11 +22,13 @@ import {
 } from '../format';
 import type { CliArgs } from './args';
 import type { Flow, Message } from '../types';
+import { FastFlowText, fastTextSupported } from '../format/fast';
 
 /** Buffered text sink; flushes when large and at the end. */
 export class Output {
   private buf = '';
-  constructor(private readonly write: (s: string) => void) {}
+  /** `writeBytes` (optional) takes text already encoded as UTF-8; without it bytes are decoded and go to `write`. */
+  constructor(private readonly write: (s: string) => void, private readonly writeBytes?: (b: Uint8Array) => void) {}
   line(s: string): void {
     this.buf += s + '\n';
     if (this.buf.length >= 65536) this.flush();
@@ -36,6 +38,12 @@ export class Output {
       this.write(this.buf);
       this.buf = '';
     }
+  }
+  /** UTF-8 text (whole lines) after what is buffered; `b` may be reused once this returns. */
+  bytes(b: Uint8Array): void {
+    this.flush();
+    if (this.writeBytes) this.writeBytes(b);
+    else this.write(Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8'));
   }
 }
 
@@ -74,6 +82,8 @@ function loadLabels(a: CliArgs, io: RunIo): LabelMap | undefined {
 interface Printer {
   show(m: Message, tsSec: number, tsUsec: number): void;
   finish(): number;
+  /** Entries printed elsewhere (the WASM text path), for the summary. */
+  count(n: number): void;
 }
 
 function makePrinter(a: CliArgs, io: RunIo): Printer {
@@ -171,7 +181,7 @@ function makePrinter(a: CliArgs, io: RunIo): Printer {
     // conntrack's print_stats(): a summary of zero entries exits 1, except for listings
     return shown === 0 && cmd !== 'list' && cmd !== 'expect-list' ? 1 : 0;
   };
-  return { show, finish };
+  return { show, finish, count: (n: number) => void (shown += n) };
 }
 
 /** A decoded record as the printer wants it: flows through the lazy view (no object), the rest materialized. */
@@ -191,7 +201,16 @@ export async function runReplay(a: CliArgs, io: RunIo): Promise<number> {
     if (a.family !== undefined) filter = (b ?? new FilterBuilder()).family(a.family).compile();
     else filter = b?.compile();
   }
-  await replayRecords(a.replay as string, (rec, tsSec, tsUsec) => p.show(asMessage(rec), tsSec, tsUsec), { ctx0103, filter });
+  const fast = fastFlowLines(a, io, p);
+  try {
+    await replayRecords(a.replay as string, (rec, tsSec, tsUsec) => {
+      if (fast && rec.kind === L.KIND_FLOW) return fast.add(rec, tsSec);
+      fast?.flush();
+      p.show(asMessage(rec), tsSec, tsUsec);
+    }, { ctx0103, filter });
+  } finally {
+    fast?.flush();
+  }
   return p.finish();
 }
 
@@ -216,7 +235,13 @@ export async function runLive(a: CliArgs, io: RunIo, signals: LiveSignals = proc
       // -f goes to the kernel (nfgen_family); the filter flags are planned:
       // what the kernel can evaluate goes into the dump request, all run in WASM
       const filter = cliFilter(a);
-      await ct.dumpRecords({ table: a.table, family: a.family, filter }, (rec) => p.show(asMessage(rec), now.sec, now.usec));
+      const fast = fastFlowLines(a, io, p);
+      try {
+        await ct.dumpRecords({ table: a.table, family: a.family, filter },
+          fast ? (rec) => fast.add(rec, now.sec) : (rec) => p.show(asMessage(rec), now.sec, now.usec));
+      } finally {
+        fast?.flush();
+      }
     } else if (a.command === 'stats') {
       const now = wallClock();
       const stats = a.table === 'expect' ? await ct.expectStats() : await ct.stats();
@@ -407,4 +432,20 @@ async function runEvents(a: CliArgs, io: RunIo, signals: LiveSignals): Promise<n
 export function errorLine(e: unknown): string {
   if (e instanceof ConntrackError) return `ctrack: ${e.message} [${e.code}]`;
   return `ctrack: ${(e as Error).message ?? String(e)}`;
+}
+
+/**
+ * -L in the plain text format (optionally -o extended / -o id): lines are
+ * formatted in WASM and written as bytes (src/format/fast.ts), counted for
+ * the summary. Undefined when the options need the JS formatters.
+ */
+function fastFlowLines(a: CliArgs, io: RunIo, p: Printer): { add(rec: RecordView, now: number): void; flush(): void } | undefined {
+  if (a.command !== 'list' || a.table === 'expect' || !fastTextSupported(a.output)) return undefined;
+  const ft = new FastFlowText((b) => io.out.bytes(b), { layer3: a.output.has('extended'), id: a.output.has('id') });
+  return {
+    add: (rec, now) => {
+      if (ft.add(rec, now)) p.count(1);
+    },
+    flush: () => ft.flush(),
+  };
 }

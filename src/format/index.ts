@@ -24,3 +24,4 @@ export { formatCountText, formatCpuStatsText, formatExpectStatsText } from './st
 export {
   DEFAULT_PROGRAM, errorText, formatOperationFailed, formatSummary, strerror, type SummaryCommand,
 } from './summary';
+export { FAST_TEXT_FORMATS, FastFlowText, fastTextSupported, type ByteSink, type FastTextOptions } from './fast';
