@@ -22,6 +22,7 @@ import {
 } from '../format';
 import type { CliArgs } from './args';
 import type { Flow, Message } from '../types';
+import { progress } from './progress';
 
 /** Buffered text sink; flushes when large and at the end. */
 export class Output {
@@ -191,7 +192,8 @@ export async function runReplay(a: CliArgs, io: RunIo): Promise<number> {
     if (a.family !== undefined) filter = (b ?? new FilterBuilder()).family(a.family).compile();
     else filter = b?.compile();
   }
-  await replayRecords(a.replay as string, (rec, tsSec, tsUsec) => p.show(asMessage(rec), tsSec, tsUsec), { ctx0103, filter });
+  const prog = progress(`${a.replay}: reading`, 'messages');
+  await replayRecords(a.replay as string, (rec, tsSec, tsUsec) => (prog.add(), p.show(asMessage(rec), tsSec, tsUsec)), { ctx0103, filter }).finally(() => prog.done());
   return p.finish();
 }
 
@@ -216,7 +218,8 @@ export async function runLive(a: CliArgs, io: RunIo, signals: LiveSignals = proc
       // -f goes to the kernel (nfgen_family); the filter flags are planned:
       // what the kernel can evaluate goes into the dump request, all run in WASM
       const filter = cliFilter(a);
-      await ct.dumpRecords({ table: a.table, family: a.family, filter }, (rec) => p.show(asMessage(rec), now.sec, now.usec));
+      const prog = progress('-L: dumping', 'entries');
+      await ct.dumpRecords({ table: a.table, family: a.family, filter }, (rec) => (prog.add(), p.show(asMessage(rec), now.sec, now.usec))).finally(() => prog.done());
     } else if (a.command === 'stats') {
       const now = wallClock();
       const stats = a.table === 'expect' ? await ct.expectStats() : await ct.stats();
@@ -254,10 +257,12 @@ async function runWrite(a: CliArgs, io: RunIo): Promise<number> {
       p.show(f, now.sec, now.usec);
       return p.finish();
     } else if (a.table === 'expect') {
-      await ct.flushExpect({ family: a.family });
+      const prog = progress('-F: flushing the expectation table', '');
+      await ct.flushExpect({ family: a.family }).finally(() => prog.done());
       io.err(formatSummary(cmd, 0) as string);
     } else {
-      await ct.flush({ family: a.family });
+      const prog = progress('-F: flushing', '');
+      await ct.flush({ family: a.family }).finally(() => prog.done());
       io.err(formatSummary(cmd, 0) as string);
     }
     return 0;
@@ -299,10 +304,11 @@ async function runDelete(a: CliArgs, io: RunIo): Promise<number> {
   let deleted = 0;
   try {
     const now = wallClock();
+    const prog = progress('-D: deleting', 'entries');
     deleted = await ct.deleteMatching(cliFilter(a) ?? new FilterBuilder(), {
       family: a.family,
-      onDeleted: (f) => p.show(f, now.sec, now.usec),
-    });
+      onDeleted: (f) => (prog.add(), p.show(f, now.sec, now.usec)),
+    }).finally(() => prog.done());
   } finally {
     ct.close();
   }

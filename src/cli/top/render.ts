@@ -27,11 +27,8 @@ export interface ScreenState {
   clock: string;
 }
 
-export const ACCT_HINT = 'counters are off (nf_conntrack_acct=0): packets, bytes and rates show "-"; sysctl -w net.netfilter.nf_conntrack_acct=1 in the watched namespace turns them on';
+export const ACCT_HINT = 'counters are off (nf_conntrack_acct=0), "-" for packets/bytes/rates: sysctl -w net.netfilter.nf_conntrack_acct=1 in the watched netns';
 export const KEY_HELP = 'q quit  s/S sort/reverse  / filter  p pause  d delete  j/k or arrows move';
-
-/** Lines above the flow rows. */
-export const HEADER_LINES = 5;
 
 export function addrText(bytes: Uint8Array, off: number, family: number): string {
   return family === 10 ? formatIPv6(bytes, off) : formatIPv4(bytes, off);
@@ -39,7 +36,7 @@ export function addrText(bytes: Uint8Array, off: number, family: number): string
 
 function stateText(t: FlowTable, s: number): string {
   const st = t.state[s];
-  if (st === NO_STATE) return t.hasRate(s) || t.pktR[s] > 0 ? '-' : '-';
+  if (st === NO_STATE) return '-';
   const p = t.proto[s];
   const names = p === 132 ? SCTP_STATES : p === 33 ? DCCP_STATES : TCP_STATES;
   return names[st] ?? String(st);

@@ -159,8 +159,9 @@ export class ReplaySource implements TopSource {
       const t = rec.tsSec + rec.tsUsec / 1e6;
       const dump = isDumpPart(rec.data);
       const last = steps[steps.length - 1];
-      if (dump && last?.dump && t - last.t < DUMP_GAP) last.datagrams.push(rec.data);
-      else steps.push({ t, datagrams: [rec.data], dump });
+      const data = rec.data.slice(); // the reader reuses its buffer
+      if (dump && last?.dump && t - last.t < DUMP_GAP) last.datagrams.push(data);
+      else steps.push({ t, datagrams: [data], dump });
     }
     return new ReplaySource(steps, label);
   }
@@ -179,12 +180,13 @@ export class ReplaySource implements TopSource {
       table.end(true);
       return;
     }
+    // (re)start at the first dump: events before it have no table to change
+    const first = Math.max(0, this.steps.findIndex((st) => st.dump));
     if (this.next >= this.steps.length || this.next === 0) {
-      // (re)start: the capture's first step is due now
-      this.next = 0;
+      this.next = first;
       this.t0 = now - 1e-3;
     }
-    const base = this.steps[0].t;
+    const base = this.steps[first].t;
     let applied = false;
     while (this.next < this.steps.length && this.steps[this.next].t - base <= now - this.t0) {
       this.apply(this.steps[this.next++], table, base + (now - this.t0));

@@ -42,7 +42,6 @@ export class FlowTable {
   private free: number[] = [];
   private readonly slotOf = new Map<number, number>();
   private gen = 0;
-  private lastRefresh = 0;
 
   ids = new Uint32Array(0);
   seen = new Uint32Array(0); // generation of the last refresh that saw the slot (0 = free)
@@ -60,6 +59,7 @@ export class FlowTable {
   byteR = new Float64Array(0);
   rate = new Float64Array(0); // bytes per second, both directions
   start = new Float64Array(0); // seconds (wall clock)
+  at = new Float64Array(0); // when the counters were read, seconds
 
   /** Live entries. */
   size = 0;
@@ -121,7 +121,7 @@ export class FlowTable {
     if (total >= 0) {
       f |= F_COUNTERS;
       const prev = this.byteO[s] + this.byteR[s];
-      const dt = this.now - this.lastRefresh;
+      const dt = this.now - this.at[s];
       if (!fresh && (this.flags[s] & F_COUNTERS) !== 0 && dt > 0) {
         this.rate[s] = Math.max(0, total - prev) / dt;
         f |= F_RATE;
@@ -132,6 +132,7 @@ export class FlowTable {
     }
     // counters are stored after the delta is taken
     this.storeCounters(rec, s);
+    this.at[s] = this.now;
     if (rec.hasSub(L.SUB_TS_START)) {
       f |= F_TS;
       this.start[s] = Number(rec.u64(L.REC_TS_START) / 1000000n) / 1000;
@@ -173,8 +174,8 @@ export class FlowTable {
       const p = this.proto[s];
       this.perProto.set(p, (this.perProto.get(p) ?? 0) + 1);
     }
-    this.countersMissing = this.anyWithout;
-    this.lastRefresh = this.now;
+    // event batches (no sweep) carry no counters: only a dump tells
+    if (sweep) this.countersMissing = this.anyWithout;
   }
 
   /** Forget the flow with this conntrack id (a destroy event). */
@@ -232,6 +233,7 @@ export class FlowTable {
     this.byteR = g(this.byteR);
     this.rate = g(this.rate);
     this.start = g(this.start);
+    this.at = g(this.at);
     this.cap = cap;
   }
 
