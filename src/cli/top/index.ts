@@ -91,7 +91,8 @@ class TopApp {
   private visible: number[] = [];
   private screen?: Screen;
   private timer?: NodeJS.Timeout;
-  private busy = false;
+  private busy = false; // a tick is running
+  private again = false; // another tick was asked for meanwhile
   private done?: (code: number) => void;
 
   constructor(private readonly source: TopSource, private readonly opts: TopOptions, filter: string, private readonly io: TopIo) {
@@ -158,17 +159,31 @@ class TopApp {
     d?.(code);
   }
 
-  /** One refresh and draw, then the next one after --interval. */
+  /**
+   * One refresh and draw, then the next one after --interval. A tick asked
+   * for while one runs (a new filter, a delete) runs right after it, so the
+   * screen never shows a refresh made with the old filter as the last word.
+   */
   private async tick(): Promise<void> {
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = true;
+    try {
+      do {
+        this.again = false;
+        if (!this.st.paused) await this.refresh();
+        this.draw();
+      } while (this.again);
+    } finally {
+      this.busy = false;
+    }
     if (this.timer) clearTimeout(this.timer);
-    if (!this.st.paused) await this.refresh();
-    this.draw();
     if (this.done) this.timer = setTimeout(() => void this.tick(), this.opts.interval * 1000);
   }
 
   private async refresh(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
     try {
       const now = Date.now() / 1000;
       await this.source.refresh(this.table, now);
@@ -183,8 +198,6 @@ class TopApp {
       if (this.st.message?.startsWith('refresh failed')) this.st.message = undefined;
     } catch (e) {
       this.st.message = `refresh failed: ${errorLine(e).replace(/^ctrack: /, '')}`;
-    } finally {
-      this.busy = false;
     }
     this.st.clock = new Date().toISOString().slice(11, 19) + ' UTC';
   }

@@ -115,7 +115,7 @@ function perSec(v: number | undefined): string {
 
 /** The header lines (HEADER_LINES of them, the last is the column header). */
 export function headerLines(t: FlowTable, st: ScreenState, cols: number): string[] {
-  const protos = [...t.perProto.entries()].sort((a, b) => b[1] - a[1]).map(([p, n]) => `${protoName(p)} ${n}`).join('  ');
+  const protos = [...t.perProto.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([p, n]) => `${protoName(p)} ${n}`).join('  ');
   const entries = st.entries !== undefined ? `${st.entries} entries` : `${t.size} entries`;
   const max = st.max !== undefined ? ` (max ${st.max})` : '';
   const lines = [

@@ -8,6 +8,8 @@ import * as L from '../../generated/layout';
 import * as A from '../../generated/attrs';
 import { readPcapFile, NETLINK_NETFILTER } from '../../pcap';
 import type { EventStream } from '../../events';
+import { statsRequest, type TupleInput } from '../../encode';
+import { NetlinkSocket } from '../../socket';
 import type { FlowKey, FlowTable } from './table';
 
 /** Counts since the previous refresh plus table-wide figures. */
@@ -54,6 +56,14 @@ export class LiveSource implements TopSource {
 
   /** Opens the socket and proves access with one request (ERR_CT_PERMISSION without privilege). */
   static async open(netns: string | undefined): Promise<LiveSource> {
+    // Prove access on a small socket first: without privilege the large
+    // buffers below would only add a warning before the real error.
+    const probe = NetlinkSocket.open({ netns });
+    try {
+      await probe.request(statsRequest(probe.decoder.core, probe.nextSeq(), 'global'), undefined, { timeout: 5000 });
+    } finally {
+      probe.close();
+    }
     const ct = await Conntrack.open({ netns, bufferSize: 16 << 20 });
     const src = new LiveSource(ct, netns ? `netns ${netns}` : 'this host');
     try {
@@ -111,11 +121,12 @@ export class LiveSource implements TopSource {
   }
 
   async delete(k: FlowKey): Promise<void> {
-    const orig = {
-      family: k.family, proto: k.proto, src: k.src, dst: k.dst,
+    const orig: TupleInput = {
+      l3proto: k.family, protoNum: k.proto, src: k.src, dst: k.dst,
       srcPort: k.srcPort, dstPort: k.dstPort, icmpType: k.icmpType, icmpCode: k.icmpCode, icmpId: k.icmpId,
     };
-    await this.ct.delete({ orig, id: k.id, zone: k.zone } as Parameters<Conntrack['delete']>[0]);
+    // by tuple and id: a recycled tuple (a new flow with the same ports) is not hit
+    await this.ct.delete({ orig, id: k.id, zone: k.zone });
   }
 
   close(): void {
