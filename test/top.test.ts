@@ -121,8 +121,8 @@ describe('ctrack top on a tmux screen', () => {
   });
 
   test('d asks before deleting; n keeps the flow, y deletes it in the kernel', async () => {
-    top!.keys('/');
-    top!.text(' --dport 5353');
+    top!.keys('/', 'C-u');
+    top!.text('-p udp --dport 5353');
     top!.keys('Enter');
     await top!.waitFor((x) => x.includes('filter: -p udp --dport 5353') && !x.includes('10.9.0.3:1111'), 'one UDP row');
     top!.keys('d');

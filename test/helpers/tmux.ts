@@ -6,6 +6,14 @@ import { tool } from './netns';
 
 let counter = 0;
 
+// A tmux server of our own (-L socket, no config file): other tmux users on
+// the machine and their options never meet our sessions.
+const SERVER = ['-L', `ctt-top-${process.pid}`, '-f', '/dev/null'];
+
+function tmux(args: string[], encoding?: 'utf8'): string {
+  return execFileSync(tool('tmux'), [...SERVER, ...args], { encoding, stdio: ['ignore', 'pipe', 'pipe'] }) as unknown as string;
+}
+
 export class TmuxScreen {
   readonly name: string;
   private alive = true;
@@ -21,22 +29,22 @@ export class TmuxScreen {
   static start(argv: string[], cols = 160, rows = 30): TmuxScreen {
     const s = new TmuxScreen(`ctt-top-${process.pid}-${++counter}`);
     const cmd = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ') + '; echo "EXITED rc=$?"; sleep 600';
-    execFileSync(tool('tmux'), ['new-session', '-d', '-s', s.name, '-x', String(cols), '-y', String(rows), cmd]);
+    tmux(['new-session', '-d', '-s', s.name, '-x', String(cols), '-y', String(rows), cmd]);
     return s;
   }
 
   /** The visible screen as text lines. */
   screen(): string {
-    return execFileSync(tool('tmux'), ['capture-pane', '-p', '-t', s(this)], { encoding: 'utf8' });
+    return tmux(['capture-pane', '-p', '-t', s(this)], 'utf8');
   }
 
   /** Keys in tmux send-keys syntax ('q', 'Enter', 'Escape', 'Up'); -l sends text literally. */
   keys(...keys: string[]): void {
-    execFileSync(tool('tmux'), ['send-keys', '-t', s(this), ...keys]);
+    tmux(['send-keys', '-t', s(this), ...keys]);
   }
 
   text(literal: string): void {
-    execFileSync(tool('tmux'), ['send-keys', '-t', s(this), '-l', '--', literal]);
+    tmux(['send-keys', '-t', s(this), '-l', '--', literal]);
   }
 
   /** Poll the screen until `ok` holds (default 15 s); fails with the last screen. */
@@ -55,7 +63,7 @@ export class TmuxScreen {
     if (!this.alive) return;
     this.alive = false;
     try {
-      execFileSync(tool('tmux'), ['kill-session', '-t', this.name], { stdio: 'ignore' });
+      tmux(['kill-session', '-t', this.name]);
     } catch {
       // already gone
     }

@@ -93,6 +93,7 @@ class TopApp {
   private timer?: NodeJS.Timeout;
   private busy = false; // a tick is running
   private again = false; // another tick was asked for meanwhile
+  private pendingFilter: string | undefined; // filter text to show once its first refresh runs
   private done?: (code: number) => void;
 
   constructor(private readonly source: TopSource, private readonly opts: TopOptions, filter: string, private readonly io: TopIo) {
@@ -173,8 +174,17 @@ class TopApp {
     try {
       do {
         this.again = false;
-        if (!this.st.paused) await this.refresh();
-        this.draw();
+        if (this.pendingFilter !== undefined) {
+          // the new filter starts from an empty table, after any dump made with the old one
+          this.table.clear();
+          this.st.filterText = this.pendingFilter;
+          this.pendingFilter = undefined;
+          this.st.selected = 0;
+          this.offset = 0;
+        }
+        if (!this.st.paused || this.table.size === 0) await this.refresh();
+        // a frame made before a new filter took effect is not drawn
+        if (!this.again) this.draw();
       } while (this.again);
     } finally {
       this.busy = false;
@@ -231,7 +241,7 @@ class TopApp {
 
   private promptText(): string | undefined {
     switch (this.mode.kind) {
-      case 'filter': return `filter (flags of ctrack -L, Enter applies, Esc cancels): ${this.mode.input}_`;
+      case 'filter': return `filter (flags of ctrack -L; Enter applies, Esc cancels, Ctrl-U clears): ${this.mode.input}_`;
       case 'confirm': return `delete ${this.mode.text}? (y/n)`;
       default: return undefined;
     }
@@ -292,6 +302,7 @@ class TopApp {
     if (this.mode.kind !== 'filter') return;
     if (k.name === 'escape') this.mode = { kind: 'normal' };
     else if (k.name === 'backspace') this.mode.input = this.mode.input.slice(0, -1);
+    else if (k.name === 'ctrl-u') this.mode.input = '';
     else if (k.name === 'char') this.mode.input += k.ch;
     else if (k.name === 'enter') {
       const text = this.mode.input.trim();
@@ -305,11 +316,8 @@ class TopApp {
       const cli = filterArgs(text === '' ? [] : text.split(/\s+/), 'filter');
       if (cli.netns !== undefined || cli.replay !== undefined) throw new UsageError('filter: --netns and --replay are set on the command line');
       this.source.setFilter(topFilter(cli), cli.family);
-      this.st.filterText = text;
+      this.pendingFilter = text;
       this.st.message = undefined;
-      this.table.clear();
-      this.st.selected = 0;
-      this.offset = 0;
       void this.tick();
     } catch (e) {
       this.st.message = e instanceof UsageError ? `filter not changed: ${e.message}` : `filter not changed: ${errorLine(e)}`;
@@ -322,7 +330,10 @@ class TopApp {
       return;
     }
     const s = this.visible[this.st.selected - this.offset];
-    if (s === undefined) return;
+    if (s === undefined) {
+      this.st.message = 'no flow selected';
+      return;
+    }
     const key = this.table.flowKey(s, addrText);
     const port = (p?: number): string => (p === undefined ? '' : `:${p}`);
     const text = `${protoName(key.proto)} ${key.src}${port(key.srcPort)} -> ${key.dst}${port(key.dstPort)} (id ${key.id})`;

@@ -1,7 +1,7 @@
 // Terminal input bytes -> key names. Raw mode delivers one chunk per
 // keystroke (or a paste); escape sequences of arrows and pages arrive whole.
 export type Key =
-  | { name: 'up' | 'down' | 'pageup' | 'pagedown' | 'home' | 'end' | 'enter' | 'escape' | 'backspace' | 'ctrl-c' }
+  | { name: 'up' | 'down' | 'pageup' | 'pagedown' | 'home' | 'end' | 'enter' | 'escape' | 'backspace' | 'ctrl-c' | 'ctrl-u' }
   | { name: 'char'; ch: string };
 
 const SEQUENCES: [string, Key['name']][] = [
@@ -29,6 +29,7 @@ export function parseKeys(chunk: string): Key[] {
     } else if (c === '\r' || c === '\n') keys.push({ name: 'enter' });
     else if (c === '\x7f' || c === '\b') keys.push({ name: 'backspace' });
     else if (c === '\x03') keys.push({ name: 'ctrl-c' });
+    else if (c === '\x15') keys.push({ name: 'ctrl-u' });
     else if (c >= ' ') keys.push({ name: 'char', ch: c });
   }
   return keys;

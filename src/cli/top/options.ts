@@ -39,7 +39,8 @@ Options:
 
 Keys:
   s / S      next sort key (bytes, packets, rate, age, state) / reverse the order
-  /          filter, with the flags of ctrack -L (e.g. -p tcp --dport 443); empty clears
+  /          filter, with the flags of ctrack -L (e.g. -p tcp --dport 443); empty clears,
+             Ctrl-U clears the input, Esc cancels
   p          pause / resume the refreshes
   d          delete the selected flow (asks y/n)
   j k, arrows, PgUp PgDn, Home End   move the selection
