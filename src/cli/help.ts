@@ -54,7 +54,7 @@ Options:
 
 Examples:
   ctrack -D -p udp -d 192.0.2.53              the UDP flows to one resolver
-  ctrack -D -s 10.1.0.0/16 --state TIME_WAIT  closed TCP flows of a subnet
+  ctrack -D -p tcp -s 10.1.0.0/16 --state TIME_WAIT   closed TCP flows of a subnet
   ctrack -D --netns blue -f ipv6              the IPv6 entries of namespace blue
 `],
   [['-E', '--event'], `Usage: ctrack -E [conntrack|expect] [-o timestamp,id,xml,json] [options]
@@ -67,7 +67,7 @@ ${COMMON}
 Examples:
   ctrack -E -o timestamp                      with time stamps
   ctrack -E expect                            expectation events
-  ctrack -E --replay events.pcap -o timestamp replay captured events
+  ctrack -E --replay events.pcap -o timestamp   replay captured events
 `],
   [['-G', '--get'], `Usage: ctrack -G -p <proto> -s <ip> -d <ip> [--sport --dport | --icmp-*] [-w zone] [options]
 
