@@ -4,11 +4,20 @@ import { parseArgs, UsageError } from './args';
 import { ConntrackError } from '../errors';
 import { errorLine, Output, runExplain, runLive, runReplay, type RunIo } from './run';
 import { writeStdoutBytes } from './stdout';
+import { runTop } from './top';
+import { commandHelp } from './help';
 
 export async function main(argv: string[], io?: Partial<RunIo>): Promise<number> {
   const out = io?.out ?? new Output((s) => process.stdout.write(s), writeStdoutBytes);
   const err = io?.err ?? ((line: string) => process.stderr.write(line + '\n'));
   const run: RunIo = { out, err };
+  if (argv[0] === 'top') return runTop(argv.slice(1)); // ctrack top: the live view (src/cli/top)
+  const help = commandHelp(argv); // ctrack -L --help: one command's help
+  if (help !== undefined) {
+    out.line(help.trimEnd());
+    out.flush();
+    return 0;
+  }
   let args;
   try {
     args = parseArgs(argv);

@@ -23,6 +23,7 @@ import {
 import type { CliArgs } from './args';
 import type { Flow, Message } from '../types';
 import { FastFlowText, fastTextSupported } from '../format/fast';
+import { progress } from './progress';
 
 /** Buffered text sink; flushes when large and at the end. */
 export class Output {
@@ -202,14 +203,17 @@ export async function runReplay(a: CliArgs, io: RunIo): Promise<number> {
     else filter = b?.compile();
   }
   const fast = fastFlowLines(a, io, p);
+  const prog = progress(`${a.replay}: reading`, 'messages');
   try {
     await replayRecords(a.replay as string, (rec, tsSec, tsUsec) => {
+      prog.add();
       if (fast && rec.kind === L.KIND_FLOW) return fast.add(rec, tsSec);
       fast?.flush();
       p.show(asMessage(rec), tsSec, tsUsec);
     }, { ctx0103, filter });
   } finally {
     fast?.flush();
+    prog.done();
   }
   return p.finish();
 }
@@ -236,11 +240,13 @@ export async function runLive(a: CliArgs, io: RunIo, signals: LiveSignals = proc
       // what the kernel can evaluate goes into the dump request, all run in WASM
       const filter = cliFilter(a);
       const fast = fastFlowLines(a, io, p);
+      const prog = progress('-L: dumping', 'entries');
       try {
         await ct.dumpRecords({ table: a.table, family: a.family, filter },
-          fast ? (rec) => fast.add(rec, now.sec) : (rec) => p.show(asMessage(rec), now.sec, now.usec));
+          fast ? (rec) => (prog.add(), fast.add(rec, now.sec)) : (rec) => (prog.add(), p.show(asMessage(rec), now.sec, now.usec)));
       } finally {
         fast?.flush();
+        prog.done();
       }
     } else if (a.command === 'stats') {
       const now = wallClock();
@@ -279,10 +285,12 @@ async function runWrite(a: CliArgs, io: RunIo): Promise<number> {
       p.show(f, now.sec, now.usec);
       return p.finish();
     } else if (a.table === 'expect') {
-      await ct.flushExpect({ family: a.family });
+      const prog = progress('-F: flushing the expectation table', '');
+      await ct.flushExpect({ family: a.family }).finally(() => prog.done());
       io.err(formatSummary(cmd, 0) as string);
     } else {
-      await ct.flush({ family: a.family });
+      const prog = progress('-F: flushing', '');
+      await ct.flush({ family: a.family }).finally(() => prog.done());
       io.err(formatSummary(cmd, 0) as string);
     }
     return 0;
@@ -324,10 +332,11 @@ async function runDelete(a: CliArgs, io: RunIo): Promise<number> {
   let deleted = 0;
   try {
     const now = wallClock();
+    const prog = progress('-D: deleting', 'entries');
     deleted = await ct.deleteMatching(cliFilter(a) ?? new FilterBuilder(), {
       family: a.family,
-      onDeleted: (f) => p.show(f, now.sec, now.usec),
-    });
+      onDeleted: (f) => (prog.add(), p.show(f, now.sec, now.usec)),
+    }).finally(() => prog.done());
   } finally {
     ct.close();
   }

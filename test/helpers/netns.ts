@@ -16,7 +16,7 @@ const TOOLS: Record<string, string> = {
   sysctl: 'procps',
 };
 // Other tools tests may ask for.
-const PACKAGES: Record<string, string> = { ...TOOLS, setpriv: 'util-linux', python3: 'python3', unshare: 'util-linux' };
+const PACKAGES: Record<string, string> = { ...TOOLS, setpriv: 'util-linux', python3: 'python3', unshare: 'util-linux', tmux: 'tmux', script: 'bsdutils' };
 
 // Test runners often have a PATH without the sbin directories.
 const SEARCH = [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'].filter((d) => d !== '');
