@@ -1,7 +1,7 @@
 // ctrack -E against the kernel: filter flags (BPF + WASM), --write then
 // --replay, and the [USERSPACE] portid=N progname=X tag, each side by side
 // with conntrack -E on the same events.
-import { spawn, type ChildProcessWithoutNullStreams } from 'child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
@@ -98,6 +98,16 @@ test('ctrack -E --write then --replay: the same lines, the receive time prefix i
   // progname is looked up live only (the capture cannot say which process it was)
   const noProg = (t: string) => lines(t).map((l) => l.replace(/ progname=\S+$/, ''));
   expect(noProg(replayed.stdout)).toEqual(noProg(r.out));
+  // and tshark dissects the capture: one netlink-netfilter frame per event, ctnetlink NEW (0x100) / DELETE (0x102)
+  const t = spawnSync('tshark', ['-r', file, '-T', 'fields', '-E', 'separator=/t', '-e', 'frame.protocols', '-e', 'netlink.hdr_type'],
+    { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+  if (t.error || t.status !== 0) throw new Error(`tshark failed (install the Debian package tshark): ${String(t.error ?? t.stderr)}`);
+  const rows = t.stdout.trimEnd().split('\n').map((l) => l.split('\t'));
+  expect(rows).toHaveLength(lines(r.out).length);
+  for (const [protocols, type] of rows) {
+    expect(protocols).toContain('netlink-netfilter');
+    expect([0x100, 0x102]).toContain(Number(type));
+  }
 }, 30000);
 
 test('[USERSPACE] portid=N progname=X: the same as conntrack -E for events a live process caused', async () => {
