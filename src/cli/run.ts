@@ -439,8 +439,12 @@ async function runEvents(a: CliArgs, io: RunIo, signals: LiveSignals): Promise<n
   return p.finish();
 }
 
-/** Receive buffer of ctrack -E (SO_RCVBUFFORCE; the kernel doubles it). */
-const EVENTS_RCVBUF = 32 << 20;
+/**
+ * Receive buffer of ctrack -E (SO_RCVBUFFORCE; the kernel doubles it): larger
+ * than the API default because formatting and writing lines makes the CLI a
+ * slower reader; the memory is only taken while events queue up.
+ */
+const EVENTS_RCVBUF = 128 << 20;
 
 // Each datagram of the batch, as received, with the batch's receive time.
 function recordBatch(w: PcapWriter, d: Decoder, now: { sec: number; usec: number }): void {
