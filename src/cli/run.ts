@@ -408,7 +408,12 @@ async function runEvents(a: CliArgs, io: RunIo, signals: LiveSignals): Promise<n
   if (filter) {
     sock.decoder.setFilter(filter.compile());
     const bpf = planEvents(filter.conditions()).program;
-    if (bpf) sock.native.attachFilter(bpf);
+    try {
+      if (bpf) sock.native.attachFilter(bpf);
+    } catch (e) {
+      // the WASM filter alone gives the same lines; only more crosses the socket
+      io.err(`ctrack: WARNING: the kernel refused the event BPF filter (${(e as Error).message}); filtering in user space only`);
+    }
   }
   let lost = 0;
   try {
