@@ -13,6 +13,7 @@ import type { RecordView } from './record';
 import type { DecoderCounters } from './decoder';
 import { NetlinkSocket, kernelError } from './socket';
 import { EventStream, type EventsOptions } from './events';
+import { planEvents, type EventPlan } from './bpf';
 import { FilterBuilder, ConntrackFilter } from './filter';
 import { kernelCaps, NO_CAPS, planFilter, explainText, usesNewAttributes, type FilterPlan, type KernelCaps } from './plan';
 import type { CpuStats, Expectation, ExpectStats, Flow, GlobalStats, NetlinkError } from './types';
@@ -133,7 +134,12 @@ export class Conntrack {
    * What a dump with this filter asks of the kernel and what runs in user
    * space, for this kernel (ctrack --explain prints `text`).
    */
-  explain(filter: FilterBuilder | ConntrackFilter | undefined, opts: Omit<DumpOptions, 'filter'> = {}): FilterPlan & { text: string } {
+  explain(filter: FilterBuilder | ConntrackFilter | undefined, opts: Omit<DumpOptions, 'filter'> & { events?: false }): FilterPlan & { text: string };
+  /** With `events: true`: what an event stream with this filter puts into its BPF socket filter and what only WASM checks. */
+  explain(filter: FilterBuilder | ConntrackFilter | undefined, opts: { events: true; bpf?: boolean }): EventPlan;
+  explain(filter: FilterBuilder | ConntrackFilter | undefined): FilterPlan & { text: string };
+  explain(filter: FilterBuilder | ConntrackFilter | undefined, opts: (Omit<DumpOptions, 'filter'> & { events?: false }) | { events: true; bpf?: boolean } = {}): (FilterPlan & { text: string }) | EventPlan {
+    if (opts.events === true) return planEvents(filter ? filter.conditions() : [], { bpf: opts.bpf, wasm: filter?.compile() });
     const plan = this.plan({ ...opts, filter });
     return { ...plan, text: explainText(plan) };
   }

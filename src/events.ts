@@ -6,6 +6,15 @@
 // receive reports ENOBUFS. The stream then emits 'overflow'; with `resync` it
 // takes a fresh dump and emits it as 'resync', so a consumer's mirror of the
 // table is correct again (conntrackd's overrun resync).
+//
+// Filters: the filter's conditions run in WASM on every received event, and
+// the part a classic BPF program can express also runs in the kernel
+// (src/bpf.ts, SO_ATTACH_FILTER), so unwanted events never reach the socket.
+//
+// Faults: when the socket fails under the listener (any error but ENOBUFS),
+// the stream closes it and opens a new one after an exponential backoff,
+// emitting 'reconnect'; with `resync` the table is dumped once the new
+// socket listens (events of the gap are lost).
 import EventEmitter from 'eventemitter3';
 import { ConntrackError } from './errors';
 import * as A from './generated/attrs';
@@ -15,6 +24,19 @@ import type { RecordView } from './record';
 import { NetlinkSocket } from './socket';
 import type { Decoder } from './decoder';
 import type { EventType, Expectation, Flow } from './types';
+import type { ConntrackFilter, FilterBuilder } from './filter';
+import { planEvents } from './bpf';
+import { toConntrackError } from './host';
+
+/** Exponential backoff of the reconnects. */
+export interface ReconnectOptions {
+  /** First delay in ms (default 100). */
+  initialMs?: number;
+  /** Largest delay in ms (default 30000). */
+  maxMs?: number;
+  /** Growth per failed attempt (default 2). */
+  factor?: number;
+}
 
 export interface EventsOptions {
   /** Conntrack event kinds to receive (default all three). */
@@ -33,6 +55,16 @@ export interface EventsOptions {
    * 'overflow' follows). Default 65536.
    */
   highWaterMark?: number;
+  /**
+   * Only events this filter matches (flows; expectation events pass). Run in
+   * WASM on every event; the part the kernel can evaluate also goes into a
+   * BPF socket filter (see Conntrack.explain(filter, { events: true })).
+   */
+  filter?: FilterBuilder | ConntrackFilter;
+  /** Attach the kernel-side BPF part of `filter` (default true). The events delivered are the same either way. */
+  bpf?: boolean;
+  /** Reopen the socket after a failure (default on); false: the stream closes with 'error'. */
+  reconnect?: ReconnectOptions | false;
 }
 
 /** A reused window over one received batch; valid only inside the 'batch' listener. */
@@ -52,6 +84,12 @@ export interface EventStreamEvents {
   overflow: (info: { total: number }) => void;
   /** With resync: the whole table after an overrun. */
   resync: (snapshot: Flow[]) => void;
+  /**
+   * The socket failed (`error`) and was closed; a new one is opened after
+   * `delayMs`. Events in between are lost (with `resync`, a snapshot follows
+   * once the new socket listens).
+   */
+  reconnect: (info: { attempt: number; delayMs: number; error: unknown }) => void;
   error: (err: unknown) => void;
   close: () => void;
 }
@@ -71,8 +109,16 @@ function groupsOf(kinds: EventType[] | undefined, table: Record<EventType, numbe
   });
 }
 
+const DEFAULT_BUFFER = 32 << 20;
+
+function positive(v: number | undefined, dflt: number, what: string): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', `${what} must be a positive number, not ${String(v)}`);
+  return v;
+}
+
 export class EventStream extends EventEmitter<EventStreamEvents> implements AsyncIterable<Flow | Expectation> {
-  private readonly sock: NetlinkSocket;
+  private sock: NetlinkSocket;
   private readonly hwm: number;
   private queue: (Flow | Expectation)[] = [];
   private head = 0;
@@ -82,6 +128,17 @@ export class EventStream extends EventEmitter<EventStreamEvents> implements Asyn
   private overruns = 0;
   private closed = false;
   private failure: unknown;
+  private readonly groups: number[];
+  private readonly wasmFilter: Uint8Array | undefined;
+  private readonly bpfProgram: Uint8Array | undefined;
+  private readonly backoff: Required<ReconnectOptions> | undefined;
+  private readonly resync: boolean;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private reconnects = 0;
+  private bpfOn = false;
+  /** Decoder counters of sockets closed by reconnects. */
+  private past: ReturnType<Decoder['counters']> | undefined;
   private readonly batchView: { size: number; decoder?: Decoder; record(i: number): RecordView } = {
     size: 0,
     record(i: number): RecordView {
@@ -90,15 +147,114 @@ export class EventStream extends EventEmitter<EventStreamEvents> implements Asyn
   };
 
   /** @internal use Conntrack.events() */
-  constructor(opts: EventsOptions & { netns?: string }, private readonly snapshot?: () => Promise<Flow[]>) {
+  constructor(private readonly opts: EventsOptions & { netns?: string }, private readonly snapshot?: () => Promise<Flow[]>) {
     super();
-    const groups = [...groupsOf(opts.groups ?? ['new', 'update', 'destroy'], GROUP, 'groups'), ...groupsOf(opts.expect, EXP_GROUP, 'expect')];
-    if (groups.length === 0) throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'no event groups: give groups and/or expect');
+    this.groups = [...groupsOf(opts.groups ?? ['new', 'update', 'destroy'], GROUP, 'groups'), ...groupsOf(opts.expect, EXP_GROUP, 'expect')];
+    if (this.groups.length === 0) throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'no event groups: give groups and/or expect');
     this.hwm = opts.highWaterMark ?? 65536;
-    this.sock = NetlinkSocket.open({ netns: opts.netns, groups, rcvBuf: opts.bufferSize ?? 32 << 20 });
-    if (opts.noEnobufs) this.sock.native.setNoEnobufs(true);
-    const resync = opts.resync === true;
-    this.sock.listen((d, info) => this.onBatch(d, info.enobufs, resync), (err) => this.fail(err));
+    this.resync = opts.resync === true;
+    if (opts.filter !== undefined) {
+      const conds = opts.filter.conditions();
+      if (conds.length > 0) {
+        this.wasmFilter = opts.filter.compile();
+        this.bpfProgram = planEvents(conds, { bpf: opts.bpf }).program;
+      }
+    }
+    this.backoff = opts.reconnect === false ? undefined : {
+      initialMs: positive(opts.reconnect?.initialMs, 100, 'reconnect.initialMs'),
+      maxMs: positive(opts.reconnect?.maxMs, 30000, 'reconnect.maxMs'),
+      factor: positive(opts.reconnect?.factor, 2, 'reconnect.factor'),
+    };
+    this.sock = this.openSocket();
+  }
+
+  // One listening socket with the groups, buffer, filters and handlers.
+  private openSocket(): NetlinkSocket {
+    const o = this.opts;
+    const sock = NetlinkSocket.open({ netns: o.netns, groups: this.groups, rcvBuf: o.bufferSize ?? DEFAULT_BUFFER });
+    try {
+      if (o.noEnobufs) sock.native.setNoEnobufs(true);
+      if (this.wasmFilter) sock.decoder.setFilter(this.wasmFilter);
+      this.bpfOn = false;
+      if (this.bpfProgram) {
+        try {
+          sock.native.attachFilter(this.bpfProgram);
+          this.bpfOn = true;
+        } catch (e) {
+          // a kernel that refuses the program: everything is filtered in WASM instead
+          process.emitWarning(`the kernel refused the event BPF filter (${(toConntrackError(e) as Error).message}); filtering in user space only`,
+            { type: 'ConntrackWarning', code: 'CT_BPF_REFUSED' });
+        }
+      }
+      sock.listen((d, info) => this.onBatch(sock, d, info.enobufs), (err) => this.onSocketError(sock, err));
+      if (this.paused) sock.pause();
+    } catch (e) {
+      sock.close();
+      throw e;
+    }
+    return sock;
+  }
+
+  /** Whether the kernel-side BPF filter is attached to the current socket. */
+  get bpfAttached(): boolean {
+    return this.bpfOn;
+  }
+
+  /** Sockets reopened after failures so far. */
+  get reconnectCount(): number {
+    return this.reconnects;
+  }
+
+  // A socket error other than ENOBUFS: reconnect (or end the stream).
+  private onSocketError(sock: NetlinkSocket, err: unknown): void {
+    if (this.closed || sock !== this.sock) return;
+    if (!this.backoff) return this.fail(err);
+    this.scheduleReconnect(err);
+  }
+
+  private scheduleReconnect(err: unknown): void {
+    const b = this.backoff as Required<ReconnectOptions>;
+    this.keepCounters();
+    this.sock.close();
+    const delayMs = Math.min(b.maxMs, b.initialMs * b.factor ** this.attempt);
+    this.attempt++;
+    this.emit('reconnect', { attempt: this.attempt, delayMs, error: err });
+    if (this.closed) return; // closed by a 'reconnect' listener
+    this.retryTimer = setTimeout(() => this.reopen(), delayMs);
+  }
+
+  private reopen(): void {
+    this.retryTimer = undefined;
+    if (this.closed) return;
+    try {
+      this.sock = this.openSocket();
+    } catch (e) {
+      this.scheduleReconnect(e);
+      return;
+    }
+    this.reconnects++;
+    if (this.resync && this.snapshot) this.takeSnapshot();
+  }
+
+  private keepCounters(): void {
+    const c = this.sock.decoder.counters();
+    if (!this.past) this.past = c;
+    else for (const k of Object.keys(c) as (keyof typeof c)[]) this.past[k] += c[k];
+  }
+
+  private takeSnapshot(): void {
+    (this.snapshot as () => Promise<Flow[]>)().then((s) => {
+      if (!this.closed) this.emit('resync', s);
+    }, (e) => this.fail(e));
+  }
+
+  /**
+   * Test hook: act as if the socket had failed with `err` (a reconnect, or
+   * the end of the stream with reconnect: false).
+   * @internal
+   */
+  _injectFault(err: unknown = new ConntrackError('ERR_CT_SYSTEM', 'injected socket failure')): void {
+    this.onSocketError(this.sock, err);
   }
 
   /** Netlink port id of the listening socket. */
@@ -108,7 +264,9 @@ export class EventStream extends EventEmitter<EventStreamEvents> implements Asyn
 
   /** Decoder counters of the listening socket (spoofed senders, bad messages, ...). */
   counters(): ReturnType<Decoder['counters']> {
-    return this.sock.decoder.counters();
+    const c = this.sock.decoder.counters();
+    if (this.past) for (const k of Object.keys(c) as (keyof typeof c)[]) c[k] += this.past[k];
+    return c;
   }
 
   /** Overruns (ENOBUFS) seen so far. */
@@ -116,13 +274,13 @@ export class EventStream extends EventEmitter<EventStreamEvents> implements Asyn
     return this.overruns;
   }
 
-  private onBatch(d: Decoder, enobufs: boolean, resync: boolean): void {
+  private onBatch(sock: NetlinkSocket, d: Decoder, enobufs: boolean): void {
+    if (sock !== this.sock || this.closed) return;
+    this.attempt = 0; // the socket works: the next failure starts the backoff afresh
     if (enobufs) {
       this.overruns++;
       this.emit('overflow', { total: this.overruns });
-      if (resync && this.snapshot) {
-        this.snapshot().then((s) => this.emit('resync', s), (e) => this.fail(e));
-      }
+      if (this.resync && this.snapshot) this.takeSnapshot();
     }
     const wantObjects = this.listenerCount('event') > 0 || this.iterating > 0;
     const wantBatch = this.listenerCount('batch') > 0;
@@ -131,9 +289,10 @@ export class EventStream extends EventEmitter<EventStreamEvents> implements Asyn
         this.batchView.size = n;
         this.batchView.decoder = d;
         this.emit('batch', this.batchView);
+        if (this.closed) return; // close() inside the listener
       }
       if (!wantObjects) continue;
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < n && !this.closed; i++) {
         const r = d.record(i);
         if (r.kind === L.KIND_BAD) {
           this.emit('error', decodeError(r));
@@ -145,6 +304,7 @@ export class EventStream extends EventEmitter<EventStreamEvents> implements Asyn
         if (this.iterating > 0) this.queue.push(m);
       }
     }
+    if (this.closed) return;
     if (this.iterating > 0 && !this.paused && this.queue.length - this.head >= this.hwm) {
       this.paused = true;
       this.sock.pause();
@@ -162,6 +322,8 @@ export class EventStream extends EventEmitter<EventStreamEvents> implements Asyn
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.sock.close();
     this.wake?.();
     this.emit('close');

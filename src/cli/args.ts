@@ -28,6 +28,8 @@ export interface CliArgs {
   entry: EntryFlagValues;
   /** --explain: print what the kernel filters and what runs in user space, then exit. */
   explain?: boolean;
+  /** --write FILE (-E): record every received datagram into a pcap capture. */
+  write?: string;
   help?: boolean;
 }
 
@@ -135,7 +137,8 @@ function buildProgram(): Command {
     .option('--labels-file <path>', 'connlabel.conf for -o labels', '/etc/xtables/connlabel.conf')
     .option('--netns <name>', 'network namespace (name under /var/run/netns, or a path)')
     .option('-f, --family <family>', 'layer 3 family: ipv4 or ipv6')
-    .option('--explain', 'with -L / -D: say which filter conditions the kernel evaluates and which run in user space, then exit');
+    .option('--explain', 'with -L / -D / -E: say which filter conditions the kernel evaluates and which run in user space, then exit')
+    .option('--write <file>', 'with -E: also record every received datagram into a pcap capture (LINKTYPE_NETLINK)');
   for (const [flags, key, desc] of ENTRY_FLAGS) {
     if (key === 'label') program.option(flags, desc, (v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     else program.option(flags, desc);
@@ -190,15 +193,16 @@ export function parseArgs(argv: string[]): CliArgs {
   const values = entry as Record<string, unknown>;
   for (const [, key] of ENTRY_FLAGS) if (o[key] !== undefined) values[key] = o[key];
   const filterOnly = (['srcNat', 'dstNat', 'anyNat', 'label'] as const).filter((k) => entry[k] !== undefined);
-  if (filterOnly.length > 0 && command !== 'list' && command !== 'delete') {
-    throw new UsageError(`${filterOnly.map((k) => ({ srcNat: '--src-nat', dstNat: '--dst-nat', anyNat: '--any-nat', label: '-l' })[k]).join(', ')} only filter -L and -D`);
+  if (filterOnly.length > 0 && command !== 'list' && command !== 'delete' && command !== 'event') {
+    throw new UsageError(`${filterOnly.map((k) => ({ srcNat: '--src-nat', dstNat: '--dst-nat', anyNat: '--any-nat', label: '-l' })[k]).join(', ')} only filter -L, -D and -E`);
   }
-  if (o.explain === true && command !== 'list' && command !== 'delete') throw new UsageError('--explain works with -L and -D');
-  const usesEntry = command === 'create' || command === 'get' || command === 'list' || command === 'delete' || command === 'update';
+  if (o.explain === true && command !== 'list' && command !== 'delete' && command !== 'event') throw new UsageError('--explain works with -L, -D and -E');
+  if (o.write !== undefined && (command !== 'event' || o.replay !== undefined)) throw new UsageError('--write records a live -E; it cannot be combined with other commands or --replay');
+  const usesEntry = command === 'create' || command === 'get' || command === 'list' || command === 'delete' || command === 'update' || command === 'event';
   if (!usesEntry && Object.keys(entry).length > 0) {
     throw new UsageError(`filter flags (${Object.keys(entry).join(', ')}) are not supported with ${given[0][0].slice(0, 2)}`);
   }
-  if ((command === 'list' || command === 'delete') && Object.keys(entry).length > 0) {
+  if ((command === 'list' || command === 'delete' || command === 'event') && Object.keys(entry).length > 0) {
     if (table !== 'conntrack') throw new UsageError(`filter flags work on the conntrack table only, not '${table}'`);
     filterOf(entry, family as CliArgs['family'], labelResolver(o.labelsFile as string | undefined, entry)); // bad values: exit 2 before any kernel access
   }
@@ -238,6 +242,7 @@ export function parseArgs(argv: string[]): CliArgs {
     labelsFile: o.labelsFile as string | undefined,
     netns: o.netns as string | undefined,
     ...(o.explain === true ? { explain: true } : {}),
+    ...(o.write !== undefined ? { write: o.write as string } : {}),
   };
 }
 

@@ -13,7 +13,10 @@ import { FilterBuilder } from '../filter';
 import { planFilter, explainText, kernelCaps } from '../plan';
 import { NetlinkSocket } from '../socket';
 import type { RecordView } from '../record';
-import type { Ctx0103 } from '../decoder';
+import type { Ctx0103, Decoder } from '../decoder';
+import { planEvents } from '../bpf';
+import { PcapWriter } from '../pcap';
+import { prognameCache } from './progname';
 import {
   formatCountText, formatCpuStatsText, formatExpectStatsText, formatExpectText, formatFlowText,
   formatExpectXml, formatFlowXml, formatMessageJson, formatOperationFailed, formatSummary,
@@ -87,7 +90,7 @@ interface Printer {
   count(n: number): void;
 }
 
-function makePrinter(a: CliArgs, io: RunIo): Printer {
+function makePrinter(a: CliArgs, io: RunIo, progname?: (portid: number) => string | undefined): Printer {
   const o = a.output;
   const labels = loadLabels(a, io);
   const xml = o.has('xml');
@@ -129,12 +132,12 @@ function makePrinter(a: CliArgs, io: RunIo): Printer {
         if (isEvent && !m.event) return;
         if (xml) {
           // <when> only on events (NFCT_OF_TIME is set by -E -o timestamp, not by -L)
-          entry(formatFlowXml(m, { event: isEvent, ktimestamp: o.has('ktimestamp'), labels, now: tsSec, when: isEvent && o.has('timestamp') ? tsSec : undefined, userspace: isEvent }));
+          entry(formatFlowXml(m, { event: isEvent, ktimestamp: o.has('ktimestamp'), labels, now: tsSec, when: isEvent && o.has('timestamp') ? tsSec : undefined, userspace: isEvent, progname }));
         } else {
           entry(formatFlowText(m, {
             layer3: o.has('extended'), id: o.has('id'), ktimestamp: o.has('ktimestamp'), labels,
             event: isEvent, now: tsSec, timestampPrefix: isEvent && o.has('timestamp') ? { sec: tsSec, usec: tsUsec } : undefined,
-            userspace: isEvent,
+            userspace: isEvent, progname,
           }));
         }
         return;
@@ -197,7 +200,7 @@ export async function runReplay(a: CliArgs, io: RunIo): Promise<number> {
   const p = makePrinter(a, io);
   // -L filter flags and -f apply to a capture too (in WASM; nothing to push down)
   let filter: Uint8Array | undefined;
-  if (a.command === 'list') {
+  if (a.command === 'list' || a.command === 'event') {
     const b = cliFilter(a);
     if (a.family !== undefined) filter = (b ?? new FilterBuilder()).family(a.family).compile();
     else filter = b?.compile();
@@ -311,6 +314,7 @@ async function runWrite(a: CliArgs, io: RunIo): Promise<number> {
  * read or deleted.
  */
 export function runExplain(a: CliArgs, io: RunIo): number {
+  if (a.command === 'event') return explainEvents(a, io);
   const filter = cliFilter(a);
   const conds = filter ? filter.conditions() : [];
   const family = a.family === 'ipv4' ? A.AF_INET : a.family === 'ipv6' ? A.AF_INET6 : 0;
@@ -404,37 +408,93 @@ const processSignals: LiveSignals = {
   },
 };
 
-/** -E: listen to the event groups until stopped, printing like conntrack -E. */
+/** -E --explain: what goes into the event socket's BPF filter and what only WASM checks. */
+function explainEvents(a: CliArgs, io: RunIo): number {
+  const filter = eventFilter(a);
+  const plan = planEvents(filter ? filter.conditions() : [], { bpf: a.replay === undefined });
+  for (const line of plan.text.split('\n')) io.out.line(line);
+  io.out.flush();
+  return 0;
+}
+
+/** The -E filter flags and -f as one filter (undefined when none). */
+function eventFilter(a: CliArgs): FilterBuilder | undefined {
+  const b = cliFilter(a);
+  return a.family !== undefined ? (b ?? new FilterBuilder()).family(a.family) : b;
+}
+
+/**
+ * -E: listen to the event groups until stopped, printing like conntrack -E.
+ * Filter flags run in WASM on every event, and their kernel-expressible part
+ * also in a BPF socket filter (src/bpf.ts); --write records every received
+ * datagram (what the filter passed) into a pcap capture.
+ */
 async function runEvents(a: CliArgs, io: RunIo, signals: LiveSignals): Promise<number> {
   const expect = a.table === 'expect';
   const groups = expect
     ? [A.NFNLGRP_CONNTRACK_EXP_NEW, A.NFNLGRP_CONNTRACK_EXP_UPDATE, A.NFNLGRP_CONNTRACK_EXP_DESTROY]
     : [A.NFNLGRP_CONNTRACK_NEW, A.NFNLGRP_CONNTRACK_UPDATE, A.NFNLGRP_CONNTRACK_DESTROY];
-  const p = makePrinter(a, io);
+  const p = makePrinter(a, io, prognameCache());
+  const writer = a.write !== undefined ? await PcapWriter.open(a.write) : undefined;
   // A large buffer: conntrack -E loses events from a few thousand per second on.
-  const sock = NetlinkSocket.open({ netns: a.netns, groups, rcvBuf: 32 << 20 });
+  const sock = NetlinkSocket.open({ netns: a.netns, groups, rcvBuf: EVENTS_RCVBUF });
+  const filter = eventFilter(a);
+  if (filter) {
+    sock.decoder.setFilter(filter.compile());
+    const bpf = planEvents(filter.conditions()).program;
+    try {
+      if (bpf) sock.native.attachFilter(bpf);
+    } catch (e) {
+      // the WASM filter alone gives the same lines; only more crosses the socket
+      io.err(`ctrack: WARNING: the kernel refused the event BPF filter (${(e as Error).message}); filtering in user space only`);
+    }
+  }
   let lost = 0;
-  await new Promise<void>((resolve, reject) => {
-    const unhook = signals.onStop(() => {
-      unhook();
-      sock.close();
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const unhook = signals.onStop(() => {
+        unhook();
+        sock.close();
+        resolve();
+      });
+      sock.listen((d, batch) => {
+        if (batch.enobufs) lost++;
+        const now = wallClock();
+        if (writer) recordBatch(writer, d, now);
+        for (let n = d.decodeNext(); n > 0; n = d.decodeNext()) {
+          for (let i = 0; i < n; i++) p.show(asMessage(d.record(i)), now.sec, now.usec);
+        }
+        io.out.flush(); // events are read as they happen
+      }, (err) => {
+        unhook();
+        sock.close();
+        reject(err);
+      });
     });
-    sock.listen((d, batch) => {
-      if (batch.enobufs) lost++;
-      const now = wallClock();
-      for (let n = d.decodeNext(); n > 0; n = d.decodeNext()) {
-        for (let i = 0; i < n; i++) p.show(asMessage(d.record(i)), now.sec, now.usec);
-      }
-      io.out.flush(); // events are read as they happen
-    }, (err) => {
-      unhook();
-      sock.close();
-      reject(err);
-    });
-  });
+  } finally {
+    await writer?.close();
+  }
   if (lost > 0) io.err(`ctrack: WARNING: the kernel dropped events ${lost} time(s) (ENOBUFS): the receive buffer overflowed`);
   return p.finish();
+}
+
+/**
+ * Receive buffer of ctrack -E (SO_RCVBUFFORCE; the kernel doubles it): larger
+ * than the API default because formatting and writing lines makes the CLI a
+ * slower reader; the memory is only taken while events queue up.
+ */
+const EVENTS_RCVBUF = 128 << 20;
+
+// Each datagram of the batch, as received, with the batch's receive time.
+function recordBatch(w: PcapWriter, d: Decoder, now: { sec: number; usec: number }): void {
+  const dv = d.core.view;
+  const bytes = d.core.bytes;
+  for (let i = 0; i < d.batchSize; i++) {
+    const desc = L.DESC + i * L.DESC_SIZE;
+    const off = L.ARENA + dv.getUint32(desc + L.DESC_OFF, true);
+    const len = dv.getUint32(desc + L.DESC_LEN, true);
+    w.write(bytes.subarray(off, off + len), { tsSec: now.sec, tsUsec: now.usec });
+  }
 }
 
 
