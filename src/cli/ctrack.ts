@@ -3,11 +3,13 @@
 import { parseArgs, UsageError } from './args';
 import { ConntrackError } from '../errors';
 import { errorLine, Output, runExplain, runLive, runReplay, type RunIo } from './run';
+import { flowsMain } from './flows';
 
 export async function main(argv: string[], io?: Partial<RunIo>): Promise<number> {
   const out = io?.out ?? new Output((s) => process.stdout.write(s));
   const err = io?.err ?? ((line: string) => process.stderr.write(line + '\n'));
   const run: RunIo = { out, err };
+  if (argv[0] === 'flows') return flowsMain(argv.slice(1), run); // the flow logger (src/cli/flows.ts)
   let args;
   try {
     args = parseArgs(argv);

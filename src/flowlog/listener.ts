@@ -2,6 +2,7 @@
 // that delivers conntrack NEW/DESTROY batches into a Decoder and reports when
 // it fails. The default dials a ctnetlink socket; a capture file or bytes
 // pushed by hand can stand in for it (replay, tests).
+import { existsSync } from 'fs';
 import { Decoder } from '../decoder';
 import { ConntrackError } from '../errors';
 import * as A from '../generated/attrs';
@@ -107,6 +108,8 @@ export interface ReplayDialOptions {
   endIsFailure?: boolean;
   /** Called when the whole capture was delivered. */
   onEnd?: () => void;
+  /** Called when the capture cannot be read (default: reported as a listener failure). */
+  onError?: (err: unknown) => void;
 }
 
 /**
@@ -116,11 +119,12 @@ export interface ReplayDialOptions {
  */
 export function replayDialer(source: string | Uint8Array, opts: ReplayDialOptions = {}): FlowDialer {
   return () => {
+    if (typeof source === 'string' && !existsSync(source)) throw new ConntrackError('ERR_CT_CAPTURE', `capture ${source} does not exist`);
     const l = new ManualListener();
     const listen = l.listen.bind(l);
     l.listen = (onBatch, onError) => {
       listen(onBatch, onError);
-      void feed(l, source, opts).catch((e) => l.fail(e));
+      void feed(l, source, opts).catch((e) => (opts.onError ? opts.onError(e) : l.fail(e)));
     };
     return l;
   };
