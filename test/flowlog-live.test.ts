@@ -6,6 +6,7 @@ import { readFileSync } from 'fs';
 import { Netns, tool } from './helpers/netns';
 import { ConnTrack } from '../src/flowlog/tracker';
 import type { FlowEventFields } from '../src/flowlog/types';
+import { ctrack } from './helpers/cli';
 
 let ns: Netns;
 
@@ -138,3 +139,18 @@ test('a namespace that does not exist: start rejects with a typed error and the 
   expect(ct.started).toBe(false);
 });
 
+
+test('ctrack flows --netns --json -c 2: the start and end of one exchange', async () => {
+  const run = ctrack('flows', '--netns', ns.name, '--network', '100.64.0.0/16', '--ip', '100.64.0.1', '--json', '-c', '2');
+  // main() dials in microtasks: all of them have run once a timer fires
+  await sleep(50);
+  exchange('10.9.0.3', '100.64.0.1', 7010, 11, 22);
+  ns.conntrack('-D', '-p', 'udp', '--orig-port-src', '7010');
+  const r = await run;
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const [start, end] = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+  const common = { direction: 'ingress', protocol: 17, sourceIp: '10.9.0.3', destIp: '100.64.0.1', sourcePort: 7010, destPort: 7010, icmpType: 0, icmpCode: 0 };
+  expect(start).toMatchObject({ ...common, type: 'start', rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0 });
+  expect(end).toMatchObject({ ...common, type: 'end', rxPackets: 1, rxBytes: 28 + 11, txPackets: 1, txBytes: 28 + 22, flowId: start.flowId, conntrackId: start.conntrackId });
+}, 120000);

@@ -10,6 +10,7 @@ import { ExponentialBackoff } from '../src/flowlog/backoff';
 import { netbirdMarks } from '../src/flowlog/marks';
 import type { FlowEventFields, InterfaceAddress } from '../src/flowlog/types';
 import { replayAll } from '../src/replay';
+import { ctrack } from './helpers/cli';
 import type { Flow } from '../src/types';
 import { be16, be32, be64, ctmsg, ip4, ip6, nest, u8, attr } from './helpers/netlink-builder';
 
@@ -609,5 +610,72 @@ describe('replay through the dialer seam', () => {
     });
     const ends = new Map(events.filter((e) => e.type === 'end').map((e) => [e.flowId, e]));
     for (const s of events.filter((e) => e.type === 'start')) expect(ends.get(s.flowId)?.conntrackId).toBe(s.conntrackId);
+  });
+});
+
+describe('ctrack flows', () => {
+  const pcap = path.join(__dirname, 'fixtures', 'events-churn', 'events.pcap');
+
+  test('text lines from a capture: start and end with direction, endpoints, rx/tx, conntrack id and flow id', async () => {
+    const r = await ctrack('flows', '--replay', pcap, '--ip', '127.0.0.1/8');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(600);
+    const flows = (await replayAll(pcap)).map((i) => i.message as Flow).filter((m) => m.event === 'new' || m.event === 'destroy');
+    lines.forEach((line, i) => {
+      const f = flows[i];
+      const m = /^(start|end  ) egress  tcp 127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:5100 rx=(\d+)\/(\d+) tx=(\d+)\/(\d+) id=(\d+) flow=([0-9a-f-]{36})$/.exec(line);
+      expect(m).not.toBeNull();
+      const [, type, sport, rxp, rxb, txp, txb, id] = m as RegExpExecArray;
+      expect([type.trim(), Number(sport), BigInt(rxp), BigInt(rxb), BigInt(txp), BigInt(txb), Number(id)]).toEqual([
+        f.event === 'new' ? 'start' : 'end', f.orig?.srcPort,
+        f.countersReply?.packets ?? 0n, f.countersReply?.bytes ?? 0n, f.countersOrig?.packets ?? 0n, f.countersOrig?.bytes ?? 0n, f.id,
+      ]);
+    });
+  });
+
+  test('--json -c: exactly n objects with every field; counters are JSON integers', async () => {
+    const r = await ctrack('flows', '--replay', pcap, '--network', '127.0.0.0/8', '--json', '-c', '3');
+    expect(r.code).toBe(0);
+    const objs = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(objs).toHaveLength(3);
+    for (const o of objs) {
+      expect(Object.keys(o).sort()).toEqual(['conntrackId', 'destIp', 'destPort', 'direction', 'flowId', 'icmpCode', 'icmpType', 'protocol',
+        'rxBytes', 'rxPackets', 'sourceIp', 'sourcePort', 'txBytes', 'txPackets', 'type']);
+      expect(o).toMatchObject({ type: 'start', protocol: 6, sourceIp: '127.0.0.1', destPort: 5100, rxBytes: 0, txPackets: 0 });
+      // only a network, no interface ip: the source inside it makes the flow ingress
+      expect(o.direction).toBe('ingress');
+    }
+  });
+
+  test('no network or ip: a warning, and flows without data-plane marks are not logged', async () => {
+    const r = await ctrack('flows', '--replay', pcap);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/no --network or --ip given/);
+  });
+
+  test.each([
+    [['--count', '0'], /--count must be a positive integer/],
+    [['--fwmark-base', '0x1bd01'], /low byte free/],
+    [['--network', '100.64.0.0/40'], /prefix length/],
+    [['--network', '10.0.0.0/8', '--network', '11.0.0.0/8'], /twice/],
+    [['--replay', pcap, '--netns', 'x'], /need the kernel/],
+    [['--frobnicate'], /unknown option/],
+  ])('bad arguments %j exit 2 with one message', async (args, msg) => {
+    const r = await ctrack('flows', ...(args as string[]));
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(msg as RegExp);
+    expect(r.stderr).toMatch(/\[ERR_CT_INVALID_ARGUMENT\]\n$/);
+  });
+
+  test('a capture that is missing or not a pcap: exit 1 with ERR_CT_CAPTURE', async () => {
+    for (const file of [path.join(__dirname, 'no-such.pcap'), __filename]) {
+      const r = await ctrack('flows', '--replay', file, '--ip', '127.0.0.1');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/\[ERR_CT_CAPTURE\]\n$/);
+    }
   });
 });
