@@ -27,32 +27,38 @@
 import * as L from "./layout";
 import * as A from "./attrs";
 
+// A prefix mask for one 32-bit word of an address (network byte order in memory).
+// @ts-ignore: decorator
+@inline function wordMask(bits: u32): u32 {
+  return bits >= 32 ? <u32>0xffffffff : bswap<u32>(~(<u32>0xffffffff >>> bits));
+}
+
 // Does the address at p (family l3) lie inside the network at net/plen of family fam?
 function inPrefix(p: usize, l3: u32, fam: u32, net: usize, plen: u32): bool {
   if (l3 != fam) return false;
-  const words: u32 = fam == 2 ? 1 : 4;
+  if (fam == 2) return ((load<u32>(p) ^ load<u32>(net)) & (plen == 0 ? 0 : wordMask(plen))) == 0;
   let left = plen;
-  for (let i: u32 = 0; i < words && left != 0; i++) {
+  for (let o: usize = 0; o < 16 && left != 0; o += 4) {
     const bits = left >= 32 ? <u32>32 : left;
-    const mask = bswap<u32>(bits == 32 ? <u32>0xffffffff : ~(<u32>0xffffffff >>> bits));
-    const o = <usize>(i << 2);
-    if (((load<u32>(p + o) ^ load<u32>(net + o)) & mask) != 0) return false;
+    if (((load<u32>(p + o) ^ load<u32>(net + o)) & wordMask(bits)) != 0) return false;
     left -= bits;
   }
   return true;
 }
 
-// Is the address at p (family l3) one of the interface networks? present = the tuple has it.
-function inIfaceNet(cfg: usize, has: u32, p: usize, l3: u32, present: bool): bool {
+// Is the address at p (family l3) in one of the interface networks? present = the tuple has it.
+// @ts-ignore: decorator
+@inline function inIfaceNet(cfg: usize, has: u32, p: usize, l3: u32, present: bool): bool {
   if (!present) return false;
-  if ((has & L.DIRH_V4_NET) != 0 && inPrefix(p, l3, 2, cfg + L.DIR_V4_NET, <u32>load<u8>(cfg + L.DIR_V4_PLEN))) return true;
+  if (l3 == 2) return (has & L.DIRH_V4_NET) != 0 && inPrefix(p, 2, 2, cfg + L.DIR_V4_NET, <u32>load<u8>(cfg + L.DIR_V4_PLEN));
   return (has & L.DIRH_V6_NET) != 0 && inPrefix(p, l3, 10, cfg + L.DIR_V6_NET, <u32>load<u8>(cfg + L.DIR_V6_PLEN));
 }
 
 // Is the address at p the interface's own IPv4 or IPv6 address?
-function isIfaceIp(cfg: usize, has: u32, p: usize, l3: u32, present: bool): bool {
+// @ts-ignore: decorator
+@inline function isIfaceIp(cfg: usize, has: u32, p: usize, l3: u32, present: bool): bool {
   if (!present) return false;
-  if ((has & L.DIRH_V4_IP) != 0 && inPrefix(p, l3, 2, cfg + L.DIR_V4_IP, 32)) return true;
+  if (l3 == 2) return (has & L.DIRH_V4_IP) != 0 && load<u32>(p) == load<u32>(cfg + L.DIR_V4_IP);
   return (has & L.DIRH_V6_IP) != 0 && inPrefix(p, l3, 10, cfg + L.DIR_V6_IP, 128);
 }
 

@@ -14,7 +14,7 @@
 // events or for the next reconnect attempt); one sent while a reconnect dial
 // is in flight stays pending, and start drains it so it cannot end the next
 // run.
-import { v4 as uuidv4, v5 as uuidv5, validate as uuidValidate } from 'uuid';
+import { parse as uuidParse, v4 as uuidv4, v5 as uuidv5, validate as uuidValidate } from 'uuid';
 import type { Decoder } from '../decoder';
 import { ConntrackError, isConntrackError } from '../errors';
 import * as A from '../generated/attrs';
@@ -109,6 +109,9 @@ interface Routine {
 export class ConnTrack {
   /** Namespace UUID of this tracker's flow ids. */
   readonly instanceId: string;
+  private readonly namespace: Uint8Array; // instanceId parsed once: uuid re-parses a string namespace on every call
+  private readonly idBytes = new Uint8Array(4);
+  private readonly idView = new DataView(this.idBytes.buffer);
   private readonly dial: FlowDialer;
   private readonly marks: FlowMarks;
   private readonly clock: Clock;
@@ -134,6 +137,7 @@ export class ConnTrack {
       throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', `instanceId must be a UUID, not ${String(opts.instanceId)}`);
     }
     this.instanceId = opts.instanceId ?? uuidv4();
+    this.namespace = uuidParse(this.instanceId);
     this.dial = opts.dial ?? netlinkDialer({ netns: opts.netns });
     this.marks = checkFlowMarks(opts.marks ?? netbirdMarks());
     this.clock = opts.clock ?? systemClock;
@@ -173,9 +177,8 @@ export class ConnTrack {
 
   /** The flow id of a conntrack id: uuidv5(BE32(id), instanceId). */
   flowId(conntrackId: number): string {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, conntrackId >>> 0, false);
-    return uuidv5(b, this.instanceId);
+    this.idView.setUint32(0, conntrackId >>> 0, false);
+    return uuidv5(this.idBytes, this.namespace);
   }
 
   /** Start listening; idempotent. enableCounters turns nf_conntrack_acct on in the namespace if it is off. */
