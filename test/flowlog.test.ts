@@ -330,6 +330,22 @@ describe('reconnect', () => {
     await s.ct.stop();
   });
 
+  test('stop during the backoff and an immediate start: the old reconnect ends without touching the new run', async () => {
+    const s = setup();
+    await s.ct.start(false);
+    s.last().fail(new Error('x'));
+    const stopped = s.ct.stop();
+    const started = s.ct.start(false);
+    await Promise.all([stopped, started]);
+    await flush();
+    expect(s.ct.started).toBe(true);
+    expect(s.ct.connected).toBe(true);
+    expect(s.clock.pending).toHaveLength(0);
+    s.last().push(event({ dst: '100.64.0.1', id: 12 }));
+    expect(s.events.map((e) => e.conntrackId)).toEqual([12]);
+    await s.ct.stop();
+  });
+
   test('backoff delays: 5 s +- 50 %, then x1.5', () => {
     const table: [number, number[]][] = [
       [0, [2500, 3750, 5625, 8437]],

@@ -286,7 +286,8 @@ export class ConnTrack {
       const delay = bo.next();
       this.log('info', `reconnecting conntrack listener in ${delay} ms`);
       if (await this.sleepUnlessStopped(delay)) {
-        this.isStarted = false;
+        // (stop already cleared it; a start queued behind that stop must keep its own run)
+        if (this.routine === routine) this.isStarted = false;
         routine.ended = true;
         return;
       }
