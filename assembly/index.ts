@@ -1233,6 +1233,8 @@ export function decode(): u32 {
           continue; // the record slot is reused
         }
       }
+      // Flow direction side table (assembly/direction.ts): one load and a branch when unset.
+      if (load<u32>(<usize>L.DIR_CFG + L.DIR_ENABLED) != 0) flowDirection(r, count);
       count++;
       m = nextM;
     }
@@ -1274,3 +1276,5 @@ export function selfTestViolation(): u32 {
 export { encodeRequest, encodeStatus } from "./encode";
 export { filterCheck, evalCond as filterEvalCond } from "./filter";
 export { textFlowLine } from "./textfmt";
+export { directionBatch } from "./direction";
+import { flowDirection } from "./direction";

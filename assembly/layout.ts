@@ -362,3 +362,45 @@ export const TF_LAYER3 = 1; // -o extended: "ipv4     2 " first
 export const TF_ID = 2; // -o id: "id=N" when CTA_ID was sent
 export const TF_FALLBACK = -1; // textFlowLine(): format this record with the JS formatter
 export const TF_NO_ROOM = -2; // textFlowLine(): flush TEXT_OUT, call again with pos 0
+// Flow direction (assembly/direction.ts, used by the flow logger): a config
+// region written by TS and a side table with one entry per record slot, which
+// decode() fills for every KIND_FLOW record while DIR_ENABLED is set. Both sit
+// at the very end of the scratch area, away from the regions that grow upward.
+export const DIR_CFG_SIZE = 128;
+export const DIR_ENT_SIZE = 40;
+export const DIR_CFG = SCRATCH + SCRATCH_SIZE - DIR_CFG_SIZE - DIR_ENT_SIZE * REC_MAX;
+export const DIR_TABLE = DIR_CFG + DIR_CFG_SIZE; // REC_MAX entries of DIR_ENT_SIZE bytes
+// Config (DIR_CFG + ...)
+export const DIR_ENABLED = 0; // u32: 1 = decode() fills DIR_TABLE for each flow record
+export const DIR_HAS = 4; // u32: DIRH_* bits, which of the fields below are set
+export const DIR_MARK_LO = 8; // u32: data-plane mark range, inclusive (with DIRH_MARK_RANGE)
+export const DIR_MARK_HI = 12; // u32
+export const DIR_N_IN = 16; // u8: marks in DIR_IN_MARKS (<= DIR_MAX_MARKS)
+export const DIR_N_OUT = 17; // u8: marks in DIR_OUT_MARKS
+export const DIR_V4_PLEN = 18; // u8: prefix length of DIR_V4_NET
+export const DIR_V6_PLEN = 19; // u8: prefix length of DIR_V6_NET
+export const DIR_IN_MARKS = 20; // DIR_MAX_MARKS x u32: CTA_MARK values meaning ingress
+export const DIR_OUT_MARKS = 36; // DIR_MAX_MARKS x u32: CTA_MARK values meaning egress
+export const DIR_V4_IP = 52; // 4 bytes, network order: the interface's IPv4 address
+export const DIR_V4_NET = 56; // 4 bytes: its network
+export const DIR_V6_IP = 60; // 16 bytes: the interface's IPv6 address
+export const DIR_V6_NET = 76; // 16 bytes: its IPv6 network
+export const DIR_MAX_MARKS = 4;
+export const DIRH_V4_IP = 1;
+export const DIRH_V4_NET = 2;
+export const DIRH_V6_IP = 4;
+export const DIRH_V6_NET = 8;
+export const DIRH_MARK_RANGE = 16;
+// Side table entry (DIR_TABLE + slot * DIR_ENT_SIZE + ...)
+export const DIRE_FLAGS = 0; // u8: DIRF_* bits
+export const DIRE_DIRECTION = 1; // u8: FLOW_DIR_*
+export const DIRE_RX_PACKETS = 8; // u64: counters mapped by direction
+export const DIRE_TX_PACKETS = 16; // u64
+export const DIRE_RX_BYTES = 24; // u64
+export const DIRE_TX_BYTES = 32; // u64
+export const DIRF_FLOW = 1; // the slot holds a flow record the entry describes
+export const DIRF_RELEVANT = 2; // data-plane mark, or an orig address inside an interface network
+// Directions (netbird's numbering)
+export const FLOW_DIR_UNKNOWN = 0;
+export const FLOW_DIR_INGRESS = 1;
+export const FLOW_DIR_EGRESS = 2;

@@ -28,3 +28,9 @@ export * as format from './format';
 /** Kernel numbers (uapi names) and the record layout, shared with the WASM decoder. */
 export * as kernel from './generated/attrs';
 export * as layout from './generated/layout';
+export {
+  ConnTrack, netlinkDialer, replayDialer, ManualListener, netbirdMarks, NETBIRD_FWMARK_BASE, ExponentialBackoff, acctSysctl,
+  type ConnTrackOptions, type Clock, type LogLevel, type FlowDialer, type FlowListener, type FlowBatchHandler, type FlowBatchInfo,
+  type NetlinkDialOptions, type ReplayDialOptions, type BackoffOptions, type SysctlAccess, type FlowEventFields, type FlowEventType,
+  type FlowDirection, type FlowLogger, type FlowInterface, type InterfaceAddress, type FlowMarks,
+} from './flowlog';

@@ -17,7 +17,7 @@ function run(script: string, ...args: string[]) {
 }
 
 test('every example is covered here', () => {
-  expect(fs.readdirSync(EX).sort()).toEqual(['list-table.js', 'replay-capture.js', 'watch-events.js']);
+  expect(fs.readdirSync(EX).sort()).toEqual(['flow-logger.js', 'list-table.js', 'replay-capture.js', 'watch-events.js']);
 });
 
 test('replay-capture.js prints the flows of the bundled capture', () => {
@@ -53,5 +53,19 @@ describe('live examples, in a private namespace', () => {
     expect(code).toBe(0);
     expect(out).toContain('new 10.70.0.9:5 -> 10.70.0.2:6');
     expect(out).toContain('destroy 10.70.0.9:5 -> 10.70.0.2:6');
+  });
+
+  test('flow-logger.js prints the start and end of a flow into the interface network, with its direction', async () => {
+    const child = spawn(process.execPath, [path.join(EX, 'flow-logger.js'), ns.name, '100.64.0.1/16', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b) => (out += b));
+    // it says when it listens (node starts slowly on a loaded machine)
+    await new Promise((r) => child.stderr.once('data', r));
+    ns.conntrack('-I', '-p', 'udp', '-s', '10.70.0.9', '-d', '100.64.0.1', '--sport', '7', '--dport', '8', '-t', '100');
+    ns.conntrack('-I', '-p', 'udp', '-s', '10.70.0.9', '-d', '10.70.0.2', '--sport', '7', '--dport', '8', '-t', '100'); // not ours
+    ns.conntrack('-D', '-p', 'udp', '-s', '10.70.0.9', '-d', '100.64.0.1');
+    const code = await new Promise((r) => child.on('close', r));
+    expect(code).toBe(0);
+    expect(out).toMatch(/^start ingress proto 17 10\.70\.0\.9:7 -> 100\.64\.0\.1:8 rx 0\/0 tx 0\/0 flow ([0-9a-f-]{36})\nend ingress proto 17 10\.70\.0\.9:7 -> 100\.64\.0\.1:8 rx \d+\/\d+ tx \d+\/\d+ flow \1\n$/);
   });
 });
