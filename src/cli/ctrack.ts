@@ -3,11 +3,13 @@
 import { parseArgs, UsageError } from './args';
 import { ConntrackError } from '../errors';
 import { errorLine, Output, runExplain, runLive, runReplay, type RunIo } from './run';
+import { runExport } from './export';
 
 export async function main(argv: string[], io?: Partial<RunIo>): Promise<number> {
   const out = io?.out ?? new Output((s) => process.stdout.write(s));
   const err = io?.err ?? ((line: string) => process.stderr.write(line + '\n'));
   const run: RunIo = { out, err };
+  if (argv[0] === 'export') return runExport(argv.slice(1), run); // subcommand, not a conntrack flag
   let args;
   try {
     args = parseArgs(argv);
