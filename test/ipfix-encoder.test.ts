@@ -27,10 +27,10 @@ const TEMPLATE_V4 = `
   000b 0002            # destinationTransportPort(11), 2
   0004 0001            # protocolIdentifier(4), 1
   0020 0002            # icmpTypeCodeIPv4(32), 2
-  0001 0008            # octetDeltaCount(1), 8
-  0002 0008            # packetDeltaCount(2), 8
   0055 0008            # octetTotalCount(85), 8
   0056 0008            # packetTotalCount(86), 8
+  0001 0008            # octetDeltaCount(1), 8
+  0002 0008            # packetDeltaCount(2), 8
   0098 0008            # flowStartMilliseconds(152), 8
   0099 0008            # flowEndMilliseconds(153), 8
   0088 0001            # flowEndReason(136), 1
@@ -92,10 +92,10 @@ test('a whole message: header, template set, data set (one UDP flow without repl
     9c40 0035          # ports 40000 -> 53
     11                 # protocolIdentifier 17 (UDP)
     0000               # icmpTypeCodeIPv4: not ICMP
-    0000000000000054   # octetDeltaCount 84
-    0000000000000001   # packetDeltaCount 1
     0000000000000054   # octetTotalCount 84
     0000000000000001   # packetTotalCount 1
+    0000000000000054   # octetDeltaCount 84
+    0000000000000001   # packetDeltaCount 1
     0000018bcfe56800   # flowStartMilliseconds 1700000000000
     0000018bcfe5687b   # flowEndMilliseconds 1700000000123
     01                 # flowEndReason idleTimeout
@@ -129,8 +129,8 @@ test('NAT and IPv6: post-NAT fields come from the reply tuple, for both directio
   const [m] = parseMessages(sink.got[0]);
   expect(m.templates.map((t) => t.id)).toEqual([256, 257]);
   const ids = (f: ParsedField[]) => f.map((x) => x.id);
-  expect(ids(m.templates[0].fields)).toEqual([148, 8, 12, 7, 11, 4, 32, 1, 2, 85, 86, 152, 153, 136, 239, 61, 225, 226, 227, 228, 1, 2]);
-  expect(ids(m.templates[1].fields)).toEqual([148, 27, 28, 7, 11, 4, 139, 1, 2, 85, 86, 152, 153, 136, 239, 1, 2]);
+  expect(ids(m.templates[0].fields)).toEqual([148, 8, 12, 7, 11, 4, 32, 85, 86, 1, 2, 152, 153, 136, 239, 61, 225, 226, 227, 228, 1, 2]);
+  expect(ids(m.templates[1].fields)).toEqual([148, 27, 28, 7, 11, 4, 139, 85, 86, 1, 2, 152, 153, 136, 239, 1, 2]);
   const [o, r, v6] = m.records.map((x) => Object.fromEntries(x.values));
   // original direction: as sent, then translated to the mirrored reply tuple
   expect(o).toMatchObject({ 8: '10.0.0.2', 12: '198.51.100.7', 7: 5000n, 11: 80n, 225: '203.0.113.1', 226: '198.51.100.7', 227: 6000n, 228: 80n,

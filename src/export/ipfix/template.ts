@@ -39,10 +39,12 @@ export function fieldsOf(s: Shape): FieldSpec[] {
     IE.destinationTransportPort,
     IE.protocolIdentifier,
     v6 ? IE.icmpTypeCodeIPv6 : IE.icmpTypeCodeIPv4,
-    IE.octetDeltaCount,
-    IE.packetDeltaCount,
+    // totals before deltas: nfdump keeps the last counter of a kind it
+    // reads, and a collector must add up deltas, not totals
     IE.octetTotalCount,
     IE.packetTotalCount,
+    IE.octetDeltaCount,
+    IE.packetDeltaCount,
     IE.flowStartMilliseconds,
     IE.flowEndMilliseconds,
     IE.flowEndReason,
