@@ -28,3 +28,9 @@ export * as format from './format';
 /** Kernel numbers (uapi names) and the record layout, shared with the WASM decoder. */
 export * as kernel from './generated/attrs';
 export * as layout from './generated/layout';
+// Flow export: IPFIX (RFC 7011), NDJSON and Prometheus metrics (docs/notes/ipfix.md).
+export { IpfixExporter, type IpfixExporterOptions, type IpfixExporterStats } from './export/ipfix/exporter';
+export { FlowTracker, type FlowTrackerOptions, type FlowTrackerStats } from './export/tracker';
+export { exportFlowOf, type ExportFlow, type ExportEndpoint, type ExportCounters, type ExportEvent, type ExportReason } from './export/flow';
+export { exportFlowJson, exportFlowLine } from './export/json';
+export { ConntrackMetrics, type MetricsOptions } from './export/metrics';

@@ -14,7 +14,9 @@
 import * as net from 'net';
 import EventEmitter from 'eventemitter3';
 import { ConntrackError } from '../../errors';
+import type { Conntrack } from '../../conntrack';
 import type { ExportFlow } from '../flow';
+import { FlowTracker, type FlowTrackerOptions } from '../tracker';
 import { DOCUMENTATION_PEN, FIRST_TEMPLATE_ID } from './elements';
 import { MessageWriter } from './message';
 import { directionRecords, makeTemplate, shapeKey, type DirectionRecord, type Shape, type Template } from './template';
@@ -222,6 +224,19 @@ export class IpfixExporter extends EventEmitter<IpfixExporterEvents> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.finishMessage();
+  }
+
+  /**
+   * Export the flows of a Conntrack handle: a FlowTracker with this
+   * exporter's activeTimeout whose records go here. Stop it with
+   * `tracker.stop()` before close().
+   */
+  attach(ct: Conntrack, opts: Omit<FlowTrackerOptions, 'activeTimeout'> = {}): FlowTracker {
+    const t = new FlowTracker(ct, { ...opts, activeTimeout: this.activeTimeout });
+    t.on('flow', (f) => {
+      if (!this.closed) this.export(f);
+    });
+    return t;
   }
 
   /** Data records sent so far in this observation domain (the next message's Sequence Number). */
