@@ -7,11 +7,13 @@ import { writeStdoutBytes } from './stdout';
 import { runTop } from './top';
 import { commandHelp } from './help';
 import { flowsMain } from './flows';
+import { runExport } from './export';
 
 export async function main(argv: string[], io?: Partial<RunIo>): Promise<number> {
   const out = io?.out ?? new Output((s) => process.stdout.write(s), writeStdoutBytes);
   const err = io?.err ?? ((line: string) => process.stderr.write(line + '\n'));
   const run: RunIo = { out, err };
+  if (argv[0] === 'export') return runExport(argv.slice(1), run); // subcommand, not a conntrack flag
   if (argv[0] === 'top') return runTop(argv.slice(1)); // ctrack top: the live view (src/cli/top)
   if (argv[0] === 'flows') return flowsMain(argv.slice(1), run); // the flow logger (src/cli/flows.ts)
   const help = commandHelp(argv); // ctrack -L --help: one command's help
