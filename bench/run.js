@@ -370,6 +370,15 @@ async function main() {
     });
     fs.writeFileSync(opts.out, md);
     console.log(`wrote ${path.relative(process.cwd(), opts.out)}`);
+    // the numbers again for the suite's summary (bench/suite.js)
+    const json = {
+      started, quick: opts.quick, reps: opts.reps, messages: corpus.messages, captured: !!corpus.captured, anchorNotes,
+      rows: rows.map((r) => ({ key: r.p.key, name: r.p.name, external: !!r.p.external, nsMed: r.nsMed, nsMin: r.nsMin, nsMax: r.nsMax,
+        msgsPerSec: r.msgsPerSec, alloc: allocText(r) })),
+      anchorRatios: anchorRatios.map((a) => ({ ours: a.ours, anchor: a.anchor, oursKey: a.oursKey, anchorKey: a.anchorKey, ...a.r })),
+      rLean, rFilter: rFilter || null, targets,
+    };
+    fs.writeFileSync(opts.out.replace(/\.md$/, '') + '.json', JSON.stringify(json, null, 1));
   }
 }
 
