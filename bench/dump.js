@@ -310,7 +310,7 @@ async function main() {
   if (!noWrite) {
     fs.writeFileSync(outFile, md);
     process.stdout.write(`wrote ${path.relative(process.cwd(), outFile)}\n`);
-    fs.writeFileSync(outFile.replace(/\.md$/, '.json'), JSON.stringify({ started, quick, results }, null, 1));
+    fs.writeFileSync(outFile.replace(/\.md$/, '.json'), JSON.stringify({ started, quick, results, verdicts: verdicts(results, quick), anchorErrors, pyroute2Max }, null, 1));
   }
 }
 
