@@ -18,6 +18,7 @@
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
+const v8 = require('v8');
 
 const ROOT = path.join(__dirname, '..');
 const PCAP = path.join(ROOT, 'test', 'fixtures', 'events-churn', 'events.pcap');
@@ -32,7 +33,13 @@ async function child(mode, total) {
   const every = Math.max(1, Math.floor(total / 50));
   const samples = [];
   let n = 0, next = every, sum = 0, news = 0;
-  const sample = () => samples.push({ events: n, rssMiB: process.memoryUsage.rss() / MiB, heapMiB: process.memoryUsage().heapUsed / MiB });
+  // RSS, and what V8 holds: heap in use, heap reserved (all spaces), of it the
+  // young generation's reserved size (V8 grows it in steps while it runs)
+  const sample = () => {
+    const m = process.memoryUsage();
+    const young = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
+    samples.push({ events: n, rssMiB: m.rss / MiB, heapMiB: m.heapUsed / MiB, heapTotalMiB: m.heapTotal / MiB, youngMiB: young ? young.space_size / MiB : NaN });
+  };
   const t0 = process.hrtime.bigint();
   sample();
   while (n < total) {
@@ -62,9 +69,17 @@ function verdict(r) {
   const end = r.samples[r.samples.length - 1];
   const max = Math.max(...r.samples.map((s) => s.rssMiB));
   const band = Math.max(8, base.rssMiB * 0.05);
+  // RSS minus V8's reserved JS heap: WASM memory, native buffers, code. When
+  // RSS grows but this does not, the growth is V8 sizing its heap (mostly the
+  // young generation, which it doubles in steps up to --max-semi-space-size).
+  const outside = (x) => x.rssMiB - x.heapTotalMiB;
+  const maxOutside = Math.max(...r.samples.map(outside));
   return {
     baseMiB: base.rssMiB, endMiB: end.rssMiB, maxMiB: max, growthMiB: end.rssMiB - base.rssMiB,
     flat: end.rssMiB - base.rssMiB <= band && max - base.rssMiB <= band, band,
+    heapTotalBase: base.heapTotalMiB, heapTotalEnd: end.heapTotalMiB, youngBase: base.youngMiB, youngEnd: end.youngMiB,
+    heapUsedEnd: end.heapMiB, outsideBase: outside(base), outsideEnd: outside(end),
+    flatOutside: outside(end) - outside(base) <= band && maxOutside - outside(base) <= band,
   };
 }
 
@@ -77,7 +92,9 @@ function runSoak(total, log = console.log) {
     x.verdict = verdict(x);
     const v = x.verdict;
     log(`soak ${mode}: ${x.events.toLocaleString('en')} events in ${x.seconds.toFixed(1)} s (${Math.round(x.events / x.seconds).toLocaleString('en')}/s); ` +
-      `RSS after 10% ${v.baseMiB.toFixed(1)} MiB, at end ${v.endMiB.toFixed(1)} MiB, max ${v.maxMiB.toFixed(1)} MiB -> ${v.flat ? 'FLAT' : 'NOT FLAT'} (band ${v.band.toFixed(1)} MiB)`);
+      `RSS after 10% ${v.baseMiB.toFixed(1)} MiB, at end ${v.endMiB.toFixed(1)} MiB, max ${v.maxMiB.toFixed(1)} MiB -> ${v.flat ? 'FLAT' : 'NOT FLAT'} (band ${v.band.toFixed(1)} MiB); ` +
+      `V8 heap reserved ${v.heapTotalBase.toFixed(1)} -> ${v.heapTotalEnd.toFixed(1)} MiB (young generation ${v.youngBase.toFixed(1)} -> ${v.youngEnd.toFixed(1)}); ` +
+      `RSS outside the V8 heap ${v.outsideBase.toFixed(1)} -> ${v.outsideEnd.toFixed(1)} MiB -> ${v.flatOutside ? 'FLAT' : 'NOT FLAT'}`);
     out.push(x);
   }
   return out;
