@@ -148,11 +148,12 @@ function bodyAfterCorpus(L, x) {
   L();
   L('```');
   L('npm run build            # or: npm run build:wasm && npm run build:ts');
-  L('npm run bench            # full run, rewrites bench/RESULTS.md');
-  L('npm run bench -- --quick # < 1 min, prints only (add --out FILE to write a report)');
+  L('npm run bench                   # the whole suite (bench/suite.js), rewrites bench/RESULTS.md and this file');
+  L('npm run bench:decode             # this section alone: fresh capture, rewrites bench/RESULTS-decode.md');
+  L('npm run bench:decode -- --quick  # prints only (add --out FILE to write a report)');
   L('```');
   L();
-  L('Options: `--messages N` (corpus size), `--reps N` (timed repetitions), `--out FILE`, ' +
+  L('Options: `--messages N` (corpus size), `--reps N` (timed repetitions), `--out FILE`, `--corpus FILE`, `--synthetic`, `--no-anchors`, ' +
     '`--only lean,naive,...` (investigation: only these decoders plus WASM records, no report). ' +
     'The script re-runs itself with `node --expose-gc`. It is not part of `npm test`.');
   L();

@@ -1,10 +1,16 @@
 'use strict';
-// Decode-throughput benchmark: the WASM decoder against two hand-written JS
-// baselines, on the same datagrams, in one process, interleaved.
+// Decode-throughput benchmark (section 1 of the suite, bench/suite.js): the
+// WASM decoder against two hand-written JS baselines and the C and Go anchors
+// (bench/anchors/, run as child processes inside the rotation), on the same
+// datagrams, interleaved.
 //
-//   npm run bench                 full run (writes bench/RESULTS.md)
-//   npm run bench -- --quick      smaller run, < 1 min (prints only)
+//   npm run bench:decode              full run (writes bench/RESULTS-decode.md + .json)
+//   npm run bench:decode -- --quick   smaller run (prints only)
 //   options: --messages N  --reps N  --out FILE (write the report there)
+//            --corpus FILE (a bench/capture.js file; default: record a fresh
+//            capture of --messages entries from a new namespace, needs root)
+//            --synthetic (the older synthetic-from-real corpus, no anchors)
+//            --no-anchors
 //            --only lean,naive,wasmObjects,pushOnly (investigation: these plus
 //            WASM records, table only, no report)
 //

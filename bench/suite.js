@@ -139,8 +139,10 @@ async function main() {
     log('\n== 3. events ==');
     const eventsJs = path.join(__dirname, 'events.js');
     if (fs.existsSync(eventsJs)) {
-      // its own interface (bench/events.js is written separately): --quick for the small run, defaults for the full one
-      sections.events = await runChild([eventsJs, ...(quick ? ['--quick'] : [])], 'events section');
+      // its own interface (bench/events.js, written separately):
+      //   node bench/events.js [ENTRIES] [--only ...] [--patterns max,burst512] [--md FILE]
+      sections.events = await runChild([eventsJs, ...(quick ? ['20000', '--patterns', 'max'] : []),
+        '--md', path.join(outDir, 'RESULTS-events.md')], 'events section');
     } else {
       log('events section: bench/events.js missing');
       sections.events = { missing: true };
