@@ -24,12 +24,12 @@ function makeAnchorPasses(anchors, file, corpus) {
       if (x.n !== corpus.messages || x.bad) {
         throw new Error(`${name}: decoded ${x.n} messages (checksum ${x.sum}), expected ${corpus.messages} (${x.want})`);
       }
-      return x; // { n, ms, allocs, allocBytes }
+      return x; // { n, ms, cpuMs, allocs, allocBytes }
     },
   });
   const c = anchors.nfct_decode;
   if (c && c.path) {
-    const parseC = (f) => ({ n: f[0], ms: f[1] * 1e3, allocs: f[2], allocBytes: null, sum: f[3], want: corpus.idSum, bad: f[3] !== corpus.idSum });
+    const parseC = (f) => ({ n: f[0], ms: f[1] * 1e3, cpuMs: f[5] * 1e3, allocs: f[2], allocBytes: null, sum: f[3], want: corpus.idSum, bad: f[3] !== corpus.idSum });
     passes.push(harness('nfctParse', 'libnetfilter_conntrack parse (C)',
       'bench/anchors/nfct_decode.c parse: nfct_new() + nfct_nlmsg_parse() + nfct_destroy() per message, walked with mnl_nlmsg_next()',
       c.path, [file, 'parse'], parseC));
@@ -47,7 +47,7 @@ function makeAnchorPasses(anchors, file, corpus) {
   if (g && g.path) {
     passes.push(harness('goNetlink', 'vishvananda/netlink (Go)',
       'bench/anchors/go/main.go: syscall.ParseNetlinkMessage per datagram, the package\'s parseRawData (what ConntrackTableList runs) per message',
-      g.path, ['decode', file], (f) => ({ n: f[0], ms: f[1] * 1e3, allocs: f[2], allocBytes: f[3], sum: f[4], want: corpus.srcSum, bad: f[4] !== corpus.srcSum })));
+      g.path, ['decode', file], (f) => ({ n: f[0], ms: f[1] * 1e3, cpuMs: f[5] * 1e3, allocs: f[2], allocBytes: f[3], sum: f[4], want: corpus.srcSum, bad: f[4] !== corpus.srcSum })));
   } else {
     missing.push(g ? g.error : 'ctgo: not built');
   }

@@ -6,7 +6,8 @@
 //	    runs per message; reached through a one-line exported shim) over the
 //	    datagrams of FILE ([u32 LE length][datagram]...), messages split with
 //	    syscall.ParseNetlinkMessage as the package's Execute() does. One line per
-//	    timed pass: "<messages> <seconds> <mallocs> <bytesAllocated> <srcsum>"
+//	    timed pass: "<messages> <seconds> <mallocs> <bytesAllocated> <srcsum> <cpuSeconds>"
+//	    (CPU time of the process, all threads: getrusage)
 //	ctgo dump
 //	    netlink.ConntrackTableList(ConntrackTable, FAMILY_ALL) in the current
 //	    namespace (run under ip netns exec). Prints "<entries> <seconds>".
@@ -83,14 +84,19 @@ func main() {
 	for i := 0; i < warm; i++ {
 		pass(dgrams)
 	}
+	cpu := func() float64 {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	}
 	var a, b runtime.MemStats
 	for i := 0; i < passes; i++ {
 		runtime.GC()
 		runtime.ReadMemStats(&a)
-		t0 := time.Now()
+		c0, t0 := cpu(), time.Now()
 		n, src := pass(dgrams)
-		s := time.Since(t0).Seconds()
+		s, c := time.Since(t0).Seconds(), cpu()-c0
 		runtime.ReadMemStats(&b)
-		fmt.Printf("%d %.9f %d %d %d\n", n, s, b.Mallocs-a.Mallocs, b.TotalAlloc-a.TotalAlloc, src)
+		fmt.Printf("%d %.9f %d %d %d %.9f\n", n, s, b.Mallocs-a.Mallocs, b.TotalAlloc-a.TotalAlloc, src, c)
 	}
 }
