@@ -235,17 +235,18 @@ function summary(x) {
       P();
       P(`### ${r.size.toLocaleString('en')} entries (${r.reps} runs each)`);
       P();
-      P('| run | runs | wall s | entries/s | peak RSS MiB | ctrack -L / it | API count / it |');
-      P('|---|---:|---|---:|---:|---:|---:|');
+      P('| run | runs | wall s | entries/s | CPU s | peak RSS MiB | ctrack -L / it | API count / it |');
+      P('|---|---:|---|---:|---:|---:|---:|---:|');
       for (const k of Object.keys(r.v)) {
         const v = r.v[k];
-        P(`| ${v.label} | ${v.runs} | ${fS(v.wall)} [${fS(v.wallMin)}-${fS(v.wallMax)}] | ${Math.round(r.size / v.wall).toLocaleString('en')} | ${v.rssMiB.toFixed(1)} | ` +
+        P(`| ${v.label} | ${v.runs} | ${fS(v.wall)} [${fS(v.wallMin)}-${fS(v.wallMax)}] | ${Math.round(r.size / v.wall).toLocaleString('en')} | ${Number.isFinite(v.cpu) ? fS(v.cpu) : 'n/a'} | ${v.rssMiB.toFixed(1)} | ` +
           `${k === 'ctrack' ? '' : `${(r.v.ctrack.wall / v.wall).toFixed(2)}x`} | ${k === 'api' ? '' : `${(r.v.api.wall / v.wall).toFixed(2)}x`} |`);
       }
       if (r.pyroute2Skipped) P(`\npyroute2 not run at ${r.size.toLocaleString('en')}: only up to ${r.pyroute2Skipped.toLocaleString('en')} entries (at 100k it took ~30 s and ~940 MiB RSS here; 1M would need minutes and GiBs of RAM on this shared machine).`);
     }
     P();
-    P('Ratios < 1: ours takes less time. "API count / it": wall time of the API counting flows vs the row.');
+    P('Ratios (of wall times) < 1: ours takes less time. "API count / it": wall time of the API counting flows vs the row. ' +
+      'CPU s: user + system seconds of the run (/usr/bin/time; median), steadier than wall time when the VM is busy.');
     for (const v of u.verdicts) {
       const met = /: MET/.test(v) ? true : /: not measured/.test(v) ? null : false;
       targets.push({ section: 'dump', name: v.replace(/^- /, '').split(':')[0], met, detail: v.replace(/^- [^:]*: /, '') });
