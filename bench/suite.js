@@ -242,7 +242,12 @@ function summary(x) {
         P(`| ${v.label} | ${v.runs} | ${fS(v.wall)} [${fS(v.wallMin)}-${fS(v.wallMax)}] | ${Math.round(r.size / v.wall).toLocaleString('en')} | ${Number.isFinite(v.cpu) ? fS(v.cpu) : 'n/a'} | ${v.rssMiB.toFixed(1)} | ` +
           `${k === 'ctrack' ? '' : `${(r.v.ctrack.wall / v.wall).toFixed(2)}x`} | ${k === 'api' ? '' : `${(r.v.api.wall / v.wall).toFixed(2)}x`} |`);
       }
-      if (r.pyroute2Skipped) P(`\npyroute2 not run at ${r.size.toLocaleString('en')}: only up to ${r.pyroute2Skipped.toLocaleString('en')} entries (at 100k it took ~30 s and ~940 MiB RSS here; 1M would need minutes and GiBs of RAM on this shared machine).`);
+      if (r.pyroute2Skipped) {
+        const py = [...u.results].reverse().find((x) => x.v.pyroute2);
+        const seen = py ? ` (at ${py.size.toLocaleString('en')} it took ${fS(py.v.pyroute2.wall)} s and ${py.v.pyroute2.rssMiB.toFixed(0)} MiB peak RSS in this run)` : '';
+        P(`\npyroute2 not run at ${r.size.toLocaleString('en')}: only up to ${r.pyroute2Skipped.toLocaleString('en')} entries${seen}; ` +
+          'its time and memory grow linearly, so 1M would take minutes and several GiB of RAM on this shared machine.');
+      }
     }
     P();
     P('Ratios (of wall times) < 1: ours takes less time. "API count / it": wall time of the API counting flows vs the row. ' +
