@@ -13,10 +13,22 @@
 //               no decoding, until NLMSG_DONE
 //   floor-c     ip netns exec NS bench/anchors/drain           (raw recv(), nlmsghdr walk only)
 //   ctrack-x / conntrack-x   the same with -o extended (full runs)
+//   nfct        ip netns exec NS bench/data/anchors/nfct_dump: libnetfilter_conntrack
+//               nfct_query(NFCT_Q_DUMP) with a counting callback (C anchor)
+//   go          ip netns exec NS bench/data/anchors/ctgo dump: vishvananda/netlink
+//               ConntrackTableList (Go anchor)
+//   pyroute2    ip netns exec NS /usr/bin/python3 bench/anchors/pyroute2_dump.py:
+//               NFCTSocket().dump() counted (Python anchor; slow: one run per
+//               size, no warm-up, and only up to --pyroute2-max entries)
+//   (anchors are built by bench/anchors/build.js; one that cannot be built is
+//   named in the output and the report instead of its row)
 //
 //   node bench/dump.js            sizes 10k, 100k, 1M; 5 reps (3 at 1M)
 //   node bench/dump.js --quick    sizes 10k, 100k; 3 reps
 //   options: --sizes 10000,50000  --reps N  --no-write (do not write bench/RESULTS-dump.md)
+//            --out FILE (write the report there, also with --sizes)
+//            --pyroute2-max N (largest size pyroute2 runs at; default 1M full, 10k --quick)
+//            --no-extended
 //
 // Writes bench/RESULTS-dump.md (full runs and --quick; not with --sizes/--no-write).
 const { spawn, execFileSync } = require('child_process');
@@ -27,9 +39,8 @@ const path = require('path');
 const ROOT = path.join(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
 const CTRACK = path.join(DIST, 'cli', 'ctrack.js');
-const DRAIN_SRC = path.join(__dirname, 'anchors', 'drain.c');
-const DRAIN = path.join(__dirname, 'anchors', 'drain');
 const TIME = '/usr/bin/time';
+const { buildAnchors, PYTHON } = require('./anchors/build');
 
 // ---------------------------------------------------------------------------
 // Child modes: one measured dump, printing JSON {n, bytes, seconds} on stdout.
@@ -97,16 +108,6 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function buildDrain() {
-  try {
-    if (fs.existsSync(DRAIN) && fs.statSync(DRAIN).mtimeMs >= fs.statSync(DRAIN_SRC).mtimeMs) return null;
-    execFileSync('gcc', ['-O2', '-o', DRAIN, DRAIN_SRC], { stdio: ['ignore', 'pipe', 'pipe'] });
-    return null;
-  } catch (e) {
-    return `bench/anchors/drain.c could not be built: ${(e.stderr ? e.stderr.toString() : e.message).trim().split('\n')[0]}`;
-  }
-}
-
 // Children run asynchronously (spawn, not spawnSync) so SIGINT reaches the
 // handler in bench/fill.js at once and the namespace is deleted.
 function run(file, args, { capture = true, countLines = false } = {}) {
@@ -153,15 +154,18 @@ async function timed(argv, opts = {}) {
 }
 
 async function timedOnce(argv, { stdoutTo = 'ignore' } = {}) {
-  const r = await run(TIME, ['-f', 'RSSKB=%M', ...argv], { capture: stdoutTo !== 'ignore' });
+  const r = await run(TIME, ['-f', 'RSSKB=%M CPUS=%U %S', ...argv], { capture: stdoutTo !== 'ignore' });
   const m = /RSSKB=(\d+)/.exec(r.stderr);
+  const c = /CPUS=([\d.]+) ([\d.]+)/.exec(r.stderr); // user + system seconds of the run (on a busy VM, steadier than wall)
   if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr.trim().slice(0, 500)}`);
   let inner;
   if (stdoutTo === 'json') inner = JSON.parse(r.stdout.trim().split('\n').pop());
-  return { wall: r.wall, rssKiB: m ? Number(m[1]) : NaN, inner, stdout: r.stdout, stderr: r.stderr };
+  return { wall: r.wall, cpu: c ? Number(c[1]) + Number(c[2]) : NaN, rssKiB: m ? Number(m[1]) : NaN, inner, stdout: r.stdout, stderr: r.stderr };
 }
 
-function variants(ns, extended, haveDrain) {
+function variants(ns, extended, anchors, { size, pyroute2Max }) {
+  const haveDrain = anchors.drain && anchors.drain.path;
+  const DRAIN = haveDrain;
   const v = [
     { key: 'ctrack', label: 'ctrack -L > /dev/null', argv: [process.execPath, CTRACK, '-L', '--netns', ns] },
     { key: 'api', label: 'API dumpRecords count-only', argv: [process.execPath, __filename, '--child', 'api', ns], json: true },
@@ -170,6 +174,16 @@ function variants(ns, extended, haveDrain) {
   ];
   v.push({ key: 'node', label: 'node start-up alone (node -e 0)', argv: [process.execPath, '-e', '0'] });
   if (haveDrain) v.push({ key: 'floorc', label: 'kernel floor (C, recv)', argv: ['ip', 'netns', 'exec', ns, DRAIN], cfloor: true });
+  const inNs = (...argv) => ['ip', 'netns', 'exec', ns, ...argv];
+  if (anchors.nfct_dump && anchors.nfct_dump.path) {
+    v.push({ key: 'nfct', label: 'libnetfilter_conntrack nfct_query(NFCT_Q_DUMP) count (C)', argv: inNs(anchors.nfct_dump.path), counted: true });
+  }
+  if (anchors.ctgo && anchors.ctgo.path) {
+    v.push({ key: 'go', label: 'vishvananda/netlink ConntrackTableList (Go)', argv: inNs(anchors.ctgo.path, 'dump'), counted: true });
+  }
+  if (anchors.pyroute2 && anchors.pyroute2.path && size <= pyroute2Max) {
+    v.push({ key: 'pyroute2', label: 'pyroute2 NFCTSocket().dump() count (Python)', argv: inNs(PYTHON, anchors.pyroute2.path), counted: true, once: true });
+  }
   if (extended) {
     v.push({ key: 'ctrackx', label: 'ctrack -L -o extended', argv: [process.execPath, CTRACK, '-L', '-o', 'extended', '--netns', ns] });
     v.push({ key: 'conntrackx', label: 'conntrack -L -o extended', argv: ['ip', 'netns', 'exec', ns, 'conntrack', '-L', '-o', 'extended'] });
@@ -210,13 +224,19 @@ async function main() {
   const sizesArg = args.indexOf('--sizes');
   const repsArg = args.indexOf('--reps');
   const sizes = sizesArg >= 0 ? args[sizesArg + 1].split(',').map(Number) : quick ? [10000, 100000] : [10000, 100000, 1000000];
-  const noWrite = args.includes('--no-write') || sizesArg >= 0;
+  const outArg = args.indexOf('--out');
+  const outFile = outArg >= 0 ? args[outArg + 1] : path.join(__dirname, 'RESULTS-dump.md');
+  const noWrite = args.includes('--no-write') || (sizesArg >= 0 && outArg < 0);
+  const pyArg = args.indexOf('--pyroute2-max');
+  const pyroute2Max = pyArg >= 0 ? Number(args[pyArg + 1]) : quick ? 10000 : 1000000;
   const extended = !quick && !args.includes('--no-extended');
 
   if (!fs.existsSync(TIME)) throw new Error(`${TIME} is missing: apt-get install time`);
   if (!fs.existsSync(CTRACK)) throw new Error('dist/ is missing: npm run build');
-  const drainError = buildDrain();
-  if (drainError) process.stderr.write(`${drainError}\n`);
+  const anchors = buildAnchors((m) => process.stdout.write(`${m}\n`));
+  const anchorErrors = ['drain', 'nfct_dump', 'ctgo', 'pyroute2'].filter((k) => anchors[k].error).map((k) => anchors[k].error);
+  for (const e of anchorErrors) process.stdout.write(`ANCHOR NOT RUN: ${e}\n`);
+  const drainError = anchors.drain.error || null;
 
   const { createNs, cleanupAll, fill, count } = require('./fill.js');
   const started = new Date();
@@ -242,15 +262,23 @@ async function main() {
       process.stdout.write(`lines: ctrack -L ${lc}, conntrack -L ${lk} ${lc === lk && lc === size ? '(equal)' : '(DIFFER)'}\n`);
 
       const reps = repsArg >= 0 ? Number(args[repsArg + 1]) : quick ? 3 : size >= 1000000 ? 3 : 5;
-      const vs = variants(ns, extended, drainError === null);
+      const vs = variants(ns, extended, anchors, { size, pyroute2Max });
       const runs = Object.fromEntries(vs.map((v) => [v.key, []]));
-      // one untimed warm-up of each (page cache, JIT caches of node itself)
-      for (const v of vs) await timed(v.argv, { stdoutTo: v.json ? 'json' : v.cfloor ? 'pipe' : 'ignore' });
+      // Untimed warm-up of every variant at the first size only (binaries and
+      // node's code in the page cache); at later sizes the two line-count
+      // dumps above have already walked the grown table.
+      if (size === sizes[0]) for (const v of vs) if (!v.once) await timed(v.argv, { stdoutTo: v.json ? 'json' : v.cfloor || v.counted ? 'pipe' : 'ignore' });
       for (let r = 0; r < reps; r++) {
         const order = r % 2 === 0 ? vs : [...vs].reverse();
         for (const v of order) {
           let t;
-          if (v.cfloor) {
+          if (v.once && r > 0) continue; // pyroute2: one run per size (it takes minutes at 1M)
+          if (v.counted) { // anchors print "<entries> <seconds>"
+            t = await timed(v.argv, { stdoutTo: 'pipe' });
+            const [n, secs] = t.stdout.trim().split(/\s+/).map(Number);
+            if (n !== size) throw new Error(`${v.label} counted ${n} entries, the table has ${size}`);
+            t.inner = { n, seconds: secs };
+          } else if (v.cfloor) {
             t = await timed(v.argv, { stdoutTo: 'pipe' });
             const [msgs, , , secs] = t.stdout.trim().split(/\s+/).map(Number);
             t.inner = { n: msgs, seconds: secs };
@@ -260,7 +288,7 @@ async function main() {
           runs[v.key].push(t);
         }
       }
-      const row = { size, reps, lines: { ctrack: lc, conntrack: lk }, v: {}, load: os.loadavg()[0].toFixed(2) };
+      const row = { size, reps, pyroute2Skipped: anchors.pyroute2.path && size > pyroute2Max ? pyroute2Max : 0, lines: { ctrack: lc, conntrack: lk }, v: {}, load: os.loadavg()[0].toFixed(2) };
       for (const v of vs) {
         const rs = runs[v.key];
         const walls = rs.map((x) => x.wall);
@@ -270,6 +298,8 @@ async function main() {
           wall: median(walls), wallMin: Math.min(...walls), wallMax: Math.max(...walls),
           inner: inner ? median(inner) : null, innerMin: inner ? Math.min(...inner) : null, innerMax: inner ? Math.max(...inner) : null,
           rssMiB: Math.max(...rs.map((x) => x.rssKiB)) / 1024,
+          runs: rs.length,
+          cpu: median(rs.map((x) => x.cpu)),
         };
       }
       results.push(row);
@@ -279,11 +309,12 @@ async function main() {
     cleanupAll();
   }
   const m1 = machine();
-  const md = report({ started, quick, m0, m1, results, fills, buckets, drainError });
+  const md = report({ started, quick, m0, m1, results, fills, buckets, drainError, anchorErrors, versions: anchors.versions, pyroute2Max });
   process.stdout.write(`\n${verdicts(results, quick).join('\n')}\nload at end: ${m1.load}\n`);
   if (!noWrite) {
-    fs.writeFileSync(path.join(__dirname, 'RESULTS-dump.md'), md);
-    process.stdout.write('wrote bench/RESULTS-dump.md\n');
+    fs.writeFileSync(outFile, md);
+    process.stdout.write(`wrote ${path.relative(process.cwd(), outFile)}\n`);
+    fs.writeFileSync(outFile.replace(/\.md$/, '.json'), JSON.stringify({ started, quick, results, verdicts: verdicts(results, quick), anchorErrors, pyroute2Max }, null, 1));
   }
 }
 
@@ -291,18 +322,24 @@ function table(row) {
   const v = row.v;
   const lines = [];
   lines.push(`\n### ${row.size.toLocaleString('en')} entries (${row.reps} runs each, interleaved; median [min-max])\n`);
-  lines.push('| run | wall s | in-process dump s | entries/s (wall) | peak RSS MiB |');
-  lines.push('|---|---|---|---|---|');
+  lines.push('| run | runs | wall s | in-process dump s | entries/s (wall) | CPU s (user+sys) | peak RSS MiB |');
+  lines.push('|---|---:|---|---|---|---:|---|');
   for (const k of Object.keys(v)) {
     const x = v[k];
     const inner = x.inner === null ? '' : `${fmtS(x.inner)} [${fmtS(x.innerMin)}-${fmtS(x.innerMax)}]`;
-    lines.push(`| ${x.label} | ${fmtS(x.wall)} [${fmtS(x.wallMin)}-${fmtS(x.wallMax)}] | ${inner} | ${fmtRate(row.size, x.wall)} | ${x.rssMiB.toFixed(1)} |`);
+    lines.push(`| ${x.label} | ${x.runs} | ${fmtS(x.wall)} [${fmtS(x.wallMin)}-${fmtS(x.wallMax)}] | ${inner} | ${fmtRate(row.size, x.wall)} | ${fmtS(x.cpu)} | ${x.rssMiB.toFixed(1)} |`);
   }
   lines.push('');
   lines.push(`- ctrack -L / conntrack -L (wall): **${(v.ctrack.wall / v.conntrack.wall).toFixed(2)}x** (target <= 0.5x)`);
   lines.push(`- API count-only / kernel floor (node), in-process: **${(v.api.inner / v.floor.inner).toFixed(2)}x** (target <= 1.3x); wall incl. node start: ${(v.api.wall / v.floor.wall).toFixed(2)}x`);
   if (v.floorc) lines.push(`- API count-only / kernel floor (C), in-process: ${(v.api.inner / v.floorc.inner).toFixed(2)}x; node floor / C floor: ${(v.floor.inner / v.floorc.inner).toFixed(2)}x`);
   if (v.ctrackx) lines.push(`- ctrack -L -o extended / conntrack -L -o extended (wall): ${(v.ctrackx.wall / v.conntrackx.wall).toFixed(2)}x`);
+  for (const [k, name] of [['nfct', 'libnetfilter_conntrack (C)'], ['go', 'vishvananda/netlink (Go)'], ['pyroute2', 'pyroute2 (Python)']]) {
+    if (!v[k]) continue;
+    lines.push(`- vs ${name}: ctrack -L / it (wall) ${(v.ctrack.wall / v[k].wall).toFixed(2)}x; API count-only / it (wall) ${(v.api.wall / v[k].wall).toFixed(2)}x, ` +
+      `(in-process) ${(v.api.inner / v[k].inner).toFixed(2)}x; its peak RSS ${v[k].rssMiB.toFixed(1)} MiB`);
+  }
+  if (row.pyroute2Skipped) lines.push(`- pyroute2 not run at this size (--pyroute2-max ${row.pyroute2Skipped}: about 110 s per run at 1M)`);
   lines.push(`- peak RSS: ctrack -L ${v.ctrack.rssMiB.toFixed(1)} MiB, API ${v.api.rssMiB.toFixed(1)} MiB, conntrack -L ${v.conntrack.rssMiB.toFixed(1)} MiB`);
   lines.push(`- 1-min load average after this size's runs: ${row.load} (2 cores)`);
   lines.push(`- correctness: ctrack -L printed ${row.lines.ctrack} lines, conntrack -L ${row.lines.conntrack} ${row.lines.ctrack === row.lines.conntrack ? '(equal)' : '(DIFFER)'}`);
@@ -313,8 +350,14 @@ function verdicts(results, quick) {
   const out = [];
   const api = results.map((r) => r.v.api.inner / r.v.floor.inner);
   out.push(`- API count-only <= 1.3x the kernel floor (node receiveBatch floor, in-process time): ${api.every((x) => x <= 1.3) ? 'MET' : 'NOT MET'} (${results.map((r, i) => `${r.size}: ${api[i].toFixed(2)}x`).join(', ')})`);
+  if (results.every((r) => r.v.floorc)) {
+    const apic = results.map((r) => r.v.api.inner / r.v.floorc.inner);
+    out.push(`- API count-only <= 1.3x the kernel floor (C recv() drain, in-process time): ${apic.every((x) => x <= 1.3) ? 'MET' : 'NOT MET'} (${results.map((r, i) => `${r.size}: ${apic[i].toFixed(2)}x`).join(', ')})`);
+  }
   const ct = results.map((r) => r.v.ctrack.wall / r.v.conntrack.wall);
-  out.push(`- ctrack -L > /dev/null <= 0.5x conntrack -L at every size: ${ct.every((x) => x <= 0.5) ? 'MET' : 'NOT MET'} (${results.map((r, i) => `${r.size}: ${ct[i].toFixed(2)}x`).join(', ')})`);
+  const ctCpu = results.map((r) => r.v.ctrack.cpu / r.v.conntrack.cpu);
+  out.push(`- ctrack -L > /dev/null <= 0.5x conntrack -L at every size: ${ct.every((x) => x <= 0.5) ? 'MET' : 'NOT MET'} (${results.map((r, i) => `${r.size}: ${ct[i].toFixed(2)}x`).join(', ')}; ` +
+    `by CPU time ${results.map((r, i) => `${r.size}: ${ctCpu[i].toFixed(2)}x`).join(', ')})`);
   const big = results.find((r) => r.size >= 1000000);
   if (big) {
     const rss = Math.max(big.v.ctrack.rssMiB, big.v.api.rssMiB);
@@ -325,7 +368,7 @@ function verdicts(results, quick) {
   return out;
 }
 
-function report({ started, quick, m0, m1, results, fills, buckets, drainError }) {
+function report({ started, quick, m0, m1, results, fills, buckets, drainError, anchorErrors, versions, pyroute2Max }) {
   const L = [];
   L.push('# Dump benchmark results (real kernel)');
   L.push('');
@@ -344,10 +387,15 @@ function report({ started, quick, m0, m1, results, fills, buckets, drainError })
   L.push('');
   L.push('## Method');
   L.push('');
-  L.push('One namespace (same setup as test/helpers/netns.ts) grown by bench/fill.js: IPCTNL_MSG_CT_NEW requests, 128 per datagram, TCP ESTABLISHED / UDP alternately, timeout 3600, distinct 10.x.y.z sources. At each size every variant runs once untimed, then the repetitions interleave (alternating order). Each run is its own process under `/usr/bin/time -f %M` (peak RSS); wall time is measured by the parent around the whole process (node start-up included for the node runs: see the `node -e 0` row). "in-process dump s" is timed inside the child from opening the socket to NLMSG_DONE, so API vs floor compares the dump alone.');
+  L.push('One namespace (same setup as test/helpers/netns.ts) grown by bench/fill.js: IPCTNL_MSG_CT_NEW requests, 128 per datagram, TCP ESTABLISHED / UDP alternately, timeout 3600, distinct 10.x.y.z sources. At the first size every variant runs once untimed (later sizes: the two line-count dumps walk the grown table first), then the repetitions interleave (alternating order). Each run is its own process under `/usr/bin/time -f %M` (peak RSS); wall time is measured by the parent around the whole process (node start-up included for the node runs: see the `node -e 0` row). "in-process dump s" is timed inside the child from opening the socket to NLMSG_DONE, so API vs floor compares the dump alone.');
   L.push('');
   L.push('- kernel floor (node): NetlinkSocket.open() + the dump request, then the native `receiveBatch()` in a busy loop into the WASM arena, counting bytes, no decoding; the end is found from the last 20 bytes of each batch\'s last datagram (NLMSG_DONE).');
   L.push(`- kernel floor (C): bench/anchors/drain.c, raw recv() into a 1 MiB buffer, walks the nlmsghdr chain only.${drainError ? ` NOT RUN: ${drainError}` : ''}`);
+  L.push('- libnetfilter_conntrack (C): bench/anchors/nfct_dump.c, nfct_open + nfct_query(NFCT_Q_DUMP) with a callback that counts (4 MiB receive buffer); "in-process" from nfct_open to the end of the dump.');
+  L.push('- vishvananda/netlink (Go): bench/anchors/go/main.go, netlink.ConntrackTableList(ConntrackTable, FAMILY_ALL), built offline in GOPATH mode from Debian\'s golang-github-vishvananda-netlink-dev; it buffers the whole dump and then parses every flow into a struct.');
+  L.push(`- pyroute2 (Python): bench/anchors/pyroute2_dump.py, NFCTSocket().dump() iterated and counted, Debian python3-pyroute2, /usr/bin/python3; one run per size (no warm-up), up to ${pyroute2Max.toLocaleString('en')} entries.`);
+  if (versions) L.push(`- versions: libnetfilter_conntrack ${versions.libnetfilter_conntrack}; ${versions.go}; vishvananda/netlink (Debian) ${versions.vishvananda_netlink}; pyroute2 (Debian) ${versions.pyroute2}`);
+  for (const e of anchorErrors || []) L.push(`- NOT RUN: ${e}`);
   L.push('');
   L.push('Fill rate (bench/fill.js): ' + fills.map((f) => `${f.from}->${f.to}: ${fmtRate(f.to - f.from, f.seconds)} (${fmtS(f.seconds)} s)`).join('; '));
   L.push('');
