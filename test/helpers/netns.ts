@@ -41,6 +41,13 @@ export function tool(name: string): string {
   throw new Error(`${name} not found in ${SEARCH.join(':')}${pkg ? `: install the Debian package "${pkg}" (apt-get install ${pkg})` : ''}`);
 }
 
+const LONG_TIMEOUTS = [
+  'nf_conntrack_udp_timeout', 'nf_conntrack_udp_timeout_stream', 'nf_conntrack_icmp_timeout', 'nf_conntrack_icmpv6_timeout',
+  'nf_conntrack_tcp_timeout_close', 'nf_conntrack_tcp_timeout_time_wait', 'nf_conntrack_tcp_timeout_last_ack',
+  'nf_conntrack_tcp_timeout_fin_wait', 'nf_conntrack_tcp_timeout_close_wait', 'nf_conntrack_tcp_timeout_syn_sent',
+  'nf_conntrack_tcp_timeout_syn_recv',
+];
+
 /** Fail early (with package names) unless ip, nft, conntrack and sysctl are installed. */
 export function requireNetnsTools(): void {
   const missing: string[] = [];
@@ -130,6 +137,10 @@ export class Netns {
       ns.exec(tool('nft'), ['add', 'chain', 'inet', 't', 'c', '{ type filter hook output priority 0; }']);
       ns.exec(tool('nft'), ['add', 'rule', 'inet', 't', 'c', 'ct', 'state', 'new', 'counter']);
       ns.exec(tool('sysctl'), ['-w', 'net.netfilter.nf_conntrack_acct=1', 'net.netfilter.nf_conntrack_timestamp=1']);
+      // Entries made by real traffic keep the protocol's default timeout
+      // (UDP 30 s, TCP close 10 s): on a loaded machine one can expire between
+      // our dump and the oracle's. An hour outlives any test.
+      ns.exec(tool('sysctl'), ['-q', '-w', ...LONG_TIMEOUTS.map((n) => `net.netfilter.${n}=3600`)]);
     } catch (e) {
       ns.destroy();
       throw e;
