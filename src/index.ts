@@ -28,3 +28,5 @@ export * as format from './format';
 /** Kernel numbers (uapi names) and the record layout, shared with the WASM decoder. */
 export * as kernel from './generated/attrs';
 export * as layout from './generated/layout';
+export { type ReconnectOptions } from './events';
+export { planEvents, compileEventBpf, type EventPlan, type EventBpf, type BpfInsn } from './bpf';
