@@ -5,16 +5,20 @@
 // reused record view (no object per event); mode 'objects' takes one plain
 // object per event ('event' listener). Prints "ready" once listening; on
 // SIGINT prints {"received":N,"overflows":M,"datagrams":D} and exits.
-//   node bench/events-listener.js NS [batch|objects]
+// Modes 'filter-bpf' / 'filter-wasm': 'batch' with a filter (orig src in
+// 10.0.0.0/24: 256 of the generator's entries) with and without the kernel BPF.
+//   node bench/events-listener.js NS [batch|objects|filter-bpf|filter-wasm]
 const path = require('path');
 const DIST = path.join(__dirname, '..', 'dist');
 const { Conntrack } = require(path.join(DIST, 'conntrack.js'));
 const L = require(path.join(DIST, 'generated', 'layout.js'));
+const { FilterBuilder } = require(path.join(DIST, 'filter.js'));
 
 (async () => {
   const [ns, mode = 'batch'] = process.argv.slice(2);
   const ct = await Conntrack.open({ netns: ns });
-  const stream = ct.events();
+  const filtered = mode.startsWith('filter-');
+  const stream = ct.events(filtered ? { filter: new FilterBuilder().src('10.0.0.0/24'), bpf: mode === 'filter-bpf' } : {});
   let received = 0;
   if (mode === 'objects') {
     stream.on('event', () => received++);
@@ -30,7 +34,7 @@ const L = require(path.join(DIST, 'generated', 'layout.js'));
     const c = stream.counters();
     stream.close();
     ct.close();
-    process.stdout.write(JSON.stringify({ received, overflows: stream.overflows, datagrams: c.datagrams }) + '\n');
+    process.stdout.write(JSON.stringify({ received, overflows: stream.overflows, datagrams: c.datagrams, bytes: c.bytes }) + '\n');
     process.exit(0);
   });
   process.stdout.write('ready\n');

@@ -43,7 +43,7 @@ export interface EventsOptions {
   groups?: EventType[];
   /** Expectation event kinds to receive too (default none). */
   expect?: EventType[];
-  /** Receive buffer in bytes (default 32 MiB, via SO_RCVBUFFORCE when permitted). */
+  /** Receive buffer in bytes (default 128 MiB, via SO_RCVBUFFORCE when permitted; the kernel doubles it). */
   bufferSize?: number;
   /** NETLINK_NO_ENOBUFS: never report overruns (events are still lost; you just are not told). */
   noEnobufs?: boolean;
@@ -109,7 +109,10 @@ function groupsOf(kinds: EventType[] | undefined, table: Record<EventType, numbe
   });
 }
 
-const DEFAULT_BUFFER = 32 << 20;
+// 128 MiB requested (the kernel doubles it): at ~260k events/s the object
+// path lost 37 % of 200k events with 32 MiB (bench/RESULTS-events.md). Only
+// queued events take memory.
+const DEFAULT_BUFFER = 128 << 20;
 
 function positive(v: number | undefined, dflt: number, what: string): number {
   if (v === undefined) return dflt;

@@ -40,3 +40,5 @@ export { FlowTracker, type FlowTrackerOptions, type FlowTrackerStats } from './e
 export { exportFlowOf, type ExportFlow, type ExportEndpoint, type ExportCounters, type ExportEvent, type ExportReason } from './export/flow';
 export { exportFlowJson, exportFlowLine } from './export/json';
 export { ConntrackMetrics, type MetricsOptions } from './export/metrics';
+export { type ReconnectOptions } from './events';
+export { planEvents, compileEventBpf, type EventPlan, type EventBpf, type BpfInsn } from './bpf';
