@@ -183,6 +183,18 @@ test('flows without new packets make no record; start records only when asked', 
   expect(sink.got).toEqual([]);
 });
 
+test('a flow with a missing or malformed address exports zeros in its place, never throws', async () => {
+  const sink = await udpSink();
+  const ex = new IpfixExporter({ collector: `127.0.0.1:${sink.port}` });
+  ex.export(udpFlow({ orig: { src: '', dst: 'not-an-ip', srcPort: 1, dstPort: 2 } }));
+  ex.export(udpFlow({ orig: { src: 'fd00::1', dst: '192.0.2.1', srcPort: 1, dstPort: 2 } })); // v6 address in a v4 flow
+  await ex.close();
+  await until(() => sink.got.length === 1);
+  sink.close();
+  const [m] = parseMessages(sink.got[0]);
+  expect(m.records.map((r) => [r.values.get('8'), r.values.get('12')])).toEqual([['0.0.0.0', '0.0.0.0'], ['0.0.0.0', '192.0.2.1']]);
+});
+
 test('bad options and collectors are refused with ERR_CT_INVALID_ARGUMENT', () => {
   const bad: [Record<string, unknown>, RegExp][] = [
     [{ collector: 'nohostport' }, /HOST:PORT/],

@@ -3,7 +3,7 @@
 // conntrack -C / -S, and `ctrack export --json` with a filter.
 import * as http from 'http';
 import { Netns, tool } from './helpers/netns';
-import { Nfcapd } from './helpers/collectors';
+import { Nfacctd, Nfcapd } from './helpers/collectors';
 import { Conntrack } from '../src/conntrack';
 import { FlowTracker } from '../src/export/tracker';
 import { IpfixExporter } from '../src/export/ipfix/exporter';
@@ -17,6 +17,7 @@ jest.setTimeout(120_000);
 let ns: Netns;
 let ct: Conntrack;
 const nfcapd = new Nfcapd();
+const nfacctd = new Nfacctd();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(cond: () => boolean, ms = 30000): Promise<void> {
@@ -28,12 +29,15 @@ beforeAll(async () => {
   ns = Netns.create();
   ct = await Conntrack.open({ netns: ns.name });
   await nfcapd.start();
+  await nfacctd.start();
 });
 
 afterAll(async () => {
   ct?.close();
   await nfcapd.stop().catch(() => undefined);
+  await nfacctd.stop().catch(() => undefined);
   nfcapd.cleanup();
+  nfacctd.cleanup();
   ns?.destroy();
 });
 
@@ -49,13 +53,13 @@ for i in range(${n}): s.sendto(b'x' * 100, ('127.0.0.1', 40002))
 }
 
 test('a long-lived flow gets active-timeout records with the packets since the previous record', async () => {
-  const exporter = new IpfixExporter({ collector: `127.0.0.1:${nfcapd.port}`, flushInterval: 20 });
+  const exporters = [nfcapd, nfacctd].map((c) => new IpfixExporter({ collector: `127.0.0.1:${c.port}`, flushInterval: 20 }));
   const tracker = new FlowTracker(ct, { activeTimeout: 1, scanInterval: 0.25 });
   const recs: ExportFlow[] = [];
   tracker.on('flow', (f) => {
     if (f.orig.dstPort !== 40002) return;
     recs.push(f);
-    exporter.export(f);
+    for (const e of exporters) e.export(f);
   });
   try {
     await sleep(300);
@@ -67,7 +71,7 @@ test('a long-lived flow gets active-timeout records with the packets since the p
     await until(() => recs.some((r) => r.event === 'end'));
   } finally {
     await tracker.stop();
-    await exporter.close();
+    for (const e of exporters) await e.close();
   }
   const withPackets = recs.filter((r) => r.event !== 'start' && r.delta.orig.packets > 0n);
   expect(withPackets.map((r) => [r.event, r.reason, r.delta.orig.packets, r.total.orig.packets]))
@@ -87,6 +91,14 @@ test('a long-lived flow gets active-timeout records with the packets since the p
   const stored = nfcapd.records().filter((r) => r.dst_port === 40002);
   expect(stored.map((r) => r.in_packets)).toEqual([5, 3, 0]);
   expect(stored.reduce((n, r) => n + (r.in_bytes as number), 0)).toBe(8 * 128);
+  // nfacctd stored the deltas too (its sum would be 5 + 8 + 8 with totals)
+  const sum = () => nfacctd.records().filter((r) => r.port_dst === 40002).reduce((n, r) => n + (r.packets as number), 0);
+  await until(() => sum() >= 8);
+  await sleep(1500); // one more print interval: nothing beyond the deltas arrives
+  await nfacctd.stop();
+  const pm = nfacctd.records().filter((r) => r.port_dst === 40002);
+  expect(pm.reduce((n, r) => n + (r.packets as number), 0)).toBe(8);
+  expect(pm.reduce((n, r) => n + (r.bytes as number), 0)).toBe(8 * 128);
 });
 
 function scrape(port: number): Promise<string> {

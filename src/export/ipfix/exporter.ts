@@ -153,8 +153,8 @@ export class IpfixExporter extends EventEmitter<IpfixExporterEvents> {
   private add(shape: Shape, record: DirectionRecord): void {
     const t = this.templateFor(shape);
     if (this.writer.addRecord(t, record)) return;
+    // full: the next message (the template went out with an earlier one)
     this.finishMessage();
-    if (this.transport.kind === 'udp' && !this.writer.addTemplate(t)) throw new Error('template does not fit an empty message');
     if (!this.writer.addRecord(t, record)) throw new Error('record does not fit an empty message');
   }
 

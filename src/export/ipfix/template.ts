@@ -159,13 +159,22 @@ export function writeDataRecord(buf: Buffer, off: number, t: Template, r: Direct
     if (f.type === 'unsigned') {
       off = writeUnsigned(buf, off, f.length, v as number | bigint);
     } else {
-      const a = parseAddress(v, f.name).bytes;
-      if (a.length !== f.length) buf.fill(0, off, off + f.length); // family mismatch: zero, never a short record
+      const a = addressBytes(v);
+      // missing, malformed or of the other family: zeros, never a short record or a throw
+      if (!a || a.length !== f.length) buf.fill(0, off, off + f.length);
       else buf.set(a, off);
       off += f.length;
     }
   }
   return off;
+}
+
+function addressBytes(v: unknown): Uint8Array | undefined {
+  try {
+    return parseAddress(v, 'address').bytes;
+  } catch {
+    return undefined;
+  }
 }
 
 function writeUnsigned(buf: Buffer, off: number, len: number, v: number | bigint): number {
