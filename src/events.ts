@@ -63,6 +63,12 @@ export interface EventsOptions {
   filter?: FilterBuilder | ConntrackFilter;
   /** Attach the kernel-side BPF part of `filter` (default true). The events delivered are the same either way. */
   bpf?: boolean;
+  /**
+   * After each overrun, double the receive buffer up to this many bytes
+   * (conntrackd's NetlinkBufferSizeMaxGrowth); default: no growth. The
+   * kernel doubles what is granted, as with bufferSize.
+   */
+  growBuffer?: number;
   /** Reopen the socket after a failure (default on); false: the stream closes with 'error'. */
   reconnect?: ReconnectOptions | false;
 }
@@ -81,7 +87,7 @@ export interface EventStreamEvents {
   /** One receive batch through a reused view: no object per event. */
   batch: (batch: EventBatch) => void;
   /** The kernel dropped events (ENOBUFS). `total` counts overruns since the start. */
-  overflow: (info: { total: number }) => void;
+  overflow: (info: { total: number; bufferSize: number }) => void;
   /** With resync: the whole table after an overrun. */
   resync: (snapshot: Flow[]) => void;
   /**
@@ -140,6 +146,8 @@ export class EventStream extends EventEmitter<EventStreamEvents> implements Asyn
   private retryTimer: NodeJS.Timeout | undefined;
   private reconnects = 0;
   private bpfOn = false;
+  private rcvBuf: number; // bytes asked for (growBuffer raises it)
+  private rcvSize = 0; // SO_RCVBUF as the kernel reports it
   /** Decoder counters of sockets closed by reconnects. */
   private past: ReturnType<Decoder['counters']> | undefined;
   private readonly batchView: { size: number; decoder?: Decoder; record(i: number): RecordView } = {
@@ -155,6 +163,13 @@ export class EventStream extends EventEmitter<EventStreamEvents> implements Asyn
     this.groups = [...groupsOf(opts.groups ?? ['new', 'update', 'destroy'], GROUP, 'groups'), ...groupsOf(opts.expect, EXP_GROUP, 'expect')];
     if (this.groups.length === 0) throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'no event groups: give groups and/or expect');
     this.hwm = opts.highWaterMark ?? 65536;
+    this.rcvBuf = opts.bufferSize ?? DEFAULT_BUFFER;
+    if (opts.bufferSize !== undefined && !(Number.isSafeInteger(opts.bufferSize) && opts.bufferSize > 0)) {
+      throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', `bufferSize must be a positive number of bytes, not ${String(opts.bufferSize)}`);
+    }
+    if (opts.growBuffer !== undefined && !(Number.isSafeInteger(opts.growBuffer) && opts.growBuffer > 0)) {
+      throw new ConntrackError('ERR_CT_INVALID_ARGUMENT', `growBuffer must be a positive number of bytes, not ${String(opts.growBuffer)}`);
+    }
     this.resync = opts.resync === true;
     if (opts.filter !== undefined) {
       const conds = opts.filter.conditions();
@@ -174,8 +189,9 @@ export class EventStream extends EventEmitter<EventStreamEvents> implements Asyn
   // One listening socket with the groups, buffer, filters and handlers.
   private openSocket(): NetlinkSocket {
     const o = this.opts;
-    const sock = NetlinkSocket.open({ netns: o.netns, groups: this.groups, rcvBuf: o.bufferSize ?? DEFAULT_BUFFER });
+    const sock = NetlinkSocket.open({ netns: o.netns, groups: this.groups });
     try {
+      this.rcvSize = sock.setRcvBuf(this.rcvBuf).size;
       if (o.noEnobufs) sock.native.setNoEnobufs(true);
       if (this.wasmFilter) sock.decoder.setFilter(this.wasmFilter);
       this.bpfOn = false;
@@ -273,6 +289,23 @@ export class EventStream extends EventEmitter<EventStreamEvents> implements Asyn
   }
 
   /** Overruns (ENOBUFS) seen so far. */
+  /** SO_RCVBUF of the current socket as the kernel reports it (twice what was asked). */
+  get bufferSize(): number {
+    return this.rcvSize;
+  }
+
+  // growBuffer: twice the buffer after an overrun, up to the cap.
+  private growRcvBuf(sock: NetlinkSocket): void {
+    const max = this.opts.growBuffer;
+    if (max === undefined || this.rcvBuf >= max) return;
+    this.rcvBuf = Math.min(max, this.rcvBuf * 2);
+    try {
+      this.rcvSize = sock.setRcvBuf(this.rcvBuf).size;
+    } catch (e) {
+      this.emit('error', e);
+    }
+  }
+
   get overflows(): number {
     return this.overruns;
   }
@@ -282,7 +315,8 @@ export class EventStream extends EventEmitter<EventStreamEvents> implements Asyn
     this.attempt = 0; // the socket works: the next failure starts the backoff afresh
     if (enobufs) {
       this.overruns++;
-      this.emit('overflow', { total: this.overruns });
+      this.growRcvBuf(sock);
+      this.emit('overflow', { total: this.overruns, bufferSize: this.rcvSize });
       if (this.resync && this.snapshot) this.takeSnapshot();
     }
     const wantObjects = this.listenerCount('event') > 0 || this.iterating > 0;

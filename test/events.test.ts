@@ -86,6 +86,28 @@ test("an overrun is reported as 'overflow', the stream goes on, and resync gives
   stream.close();
 });
 
+test('growBuffer doubles the receive buffer after each overrun, up to the cap', async () => {
+  const stream = ct.events({ groups: ['new'], bufferSize: 4096, growBuffer: 65536 });
+  const sizes: number[] = [];
+  stream.on('overflow', ({ bufferSize }) => sizes.push(bufferSize));
+  const start = stream.bufferSize;
+  expect(start).toBe(8192); // the kernel doubles what is asked
+  // bursts while this process's event loop is blocked: each overflows the buffer
+  for (let burst = 0; burst < 8 && stream.bufferSize < 131072; burst++) {
+    execFileSync(tool('ip'), ['netns', 'exec', ns.name, '/bin/sh', '-c',
+      `for i in $(seq 1 200); do ${tool('conntrack')} -I -p udp -s 10.64.${burst}.$i -d 10.64.9.9 --sport 7 --dport 7 -t 300 2>/dev/null; done`]);
+    const seen = sizes.length;
+    await until(() => sizes.length > seen, 5000).catch(() => undefined);
+  }
+  stream.close();
+  expect(sizes.length).toBeGreaterThan(0);
+  // 4 KiB asked -> 8, 16, 32, 64 KiB asked (the kernel reports twice that), never past the cap
+  expect(sizes.every((s, i) => i === 0 || s >= sizes[i - 1])).toBe(true);
+  expect(Math.max(...sizes)).toBeLessThanOrEqual(2 * 65536);
+  expect(sizes[0]).toBe(16384);
+  expect(() => ct.events({ growBuffer: -1 })).toThrow(/growBuffer/);
+});
+
 test('bad options are refused', () => {
   expect(() => ct.events({ groups: [] })).toThrow(/no event groups/);
   expect(() => ct.events({ groups: ['nope' as 'new'] })).toThrow(/'new', 'update' or 'destroy'/);
