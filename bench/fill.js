@@ -57,6 +57,20 @@ function raiseInitMax(want) {
 }
 function restoreInitMax() {
   if (initMaxSaved === null) return;
+  // Another benchmark process (a ctb- namespace that is not ours) may rely on
+  // the raised limit right now: leave it raised then, and say so.
+  let others = [];
+  try {
+    others = sh('ip', ['netns', 'list']).split('\n').map((l) => l.split(' ')[0])
+      .filter((n) => n.startsWith('ctb-') && !n.startsWith(`ctb-${process.pid}-`));
+  } catch {
+    // no list: restore as usual
+  }
+  if (others.length > 0) {
+    process.stderr.write(`note: left the initial namespace's nf_conntrack_max raised (was ${initMaxSaved}): other benchmark namespaces are in use (${others.join(' ')})\n`);
+    initMaxSaved = null;
+    return;
+  }
   try {
     fs.writeFileSync(INIT_MAX, String(initMaxSaved));
     process.stderr.write(`note: restored the initial namespace's nf_conntrack_max to ${initMaxSaved}\n`);

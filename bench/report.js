@@ -87,7 +87,7 @@ function bodyAfterCorpus(L, x) {
   L('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     L(`| ${r.p.name} | ${fmt(r.msgsPerSec)} | ${fmt(r.nsMed, 1)} | ${fmt(r.nsMin, 1)}-${fmt(r.nsMax, 1)} | ${fmt(r.nsCpu, 1)} | ${fmt(r.mbPerSec, 0)} | ` +
-      `${fmt(r.heapPerM / 1024, 1)} KiB | ${r.gcs} | ${x.allocText(r)} |`);
+      `${r.p.external ? 'n/a' : `${fmt(r.heapPerM / 1024, 1)} KiB`} | ${r.gcs} | ${x.allocText(r)} |`);
   }
   L();
   for (const r of rows) L(`- **${r.p.name}**: ${r.p.what}`);

@@ -191,7 +191,7 @@ function printTable(rows, cpuShare) {
     'heap growth /1M msgs', 'GCs in pass', 'allocated in pass'];
   const cells = rows.map((r) => [
     r.p.name, fmt(r.msgsPerSec), fmt(r.nsMed, 1), `${fmt(r.nsMin, 1)}-${fmt(r.nsMax, 1)}`, fmt(r.nsCpu, 1),
-    fmt(r.mbPerSec, 0), `${fmt(r.heapPerM / 1024, 1)} KiB`, String(r.gcs), allocText(r),
+    fmt(r.mbPerSec, 0), (r.p.external ? 'n/a' : `${fmt(r.heapPerM / 1024, 1)} KiB`), String(r.gcs), allocText(r),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c) => c.map((x, i) => (i === 0 ? pad(x, widths[i]) : lpad(x, widths[i]))).join('  ');
