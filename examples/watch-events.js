@@ -14,6 +14,7 @@ async function main() {
   events.on('overflow', ({ total }) => console.error(`events were lost (${total} overruns); resyncing`));
   events.on('resync', (table) => console.error(`table has ${table.length} entries`));
   events.on('error', (e) => console.error(e.message));
+  console.error('listening'); // the socket has joined the groups: nothing from now on is missed
   setTimeout(() => {
     events.close();
     ct.close();

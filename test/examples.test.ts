@@ -43,10 +43,11 @@ describe('live examples, in a private namespace', () => {
   });
 
   test('watch-events.js prints a connection starting and ending', async () => {
-    const child = spawn(process.execPath, [path.join(EX, 'watch-events.js'), ns.name, '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(EX, 'watch-events.js'), ns.name, '4'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (b) => (out += b));
-    await new Promise((r) => setTimeout(r, 700));
+    // it says when it listens (node starts slowly on a loaded machine)
+    await new Promise((r) => child.stderr.once('data', r));
     ns.conntrack('-I', '-p', 'udp', '-s', '10.70.0.9', '-d', '10.70.0.2', '--sport', '5', '--dport', '6', '-t', '100');
     ns.conntrack('-D', '-p', 'udp', '-s', '10.70.0.9');
     const code = await new Promise((r) => child.on('close', r));

@@ -2,6 +2,7 @@
 // conntrack tracker semantics, with hand-made ctnetlink events pushed through
 // a ManualListener and an injected clock: no kernel, no real waiting.
 import * as path from 'path';
+import * as fc from 'fast-check';
 import { v5 as uuidv5 } from 'uuid';
 import * as A from '../src/generated/attrs';
 import { ConnTrack, type Clock, type ConnTrackOptions } from '../src/flowlog/tracker';
@@ -550,6 +551,65 @@ describe('events', () => {
       [() => new ConnTrack({ storeEvent() {} }, { address: () => IFACE }, { instanceId: 'nope' }), /UUID/],
     ];
     for (const [fn, msg] of table) expect(fn).toThrow(expect.objectContaining({ code: 'ERR_CT_INVALID_ARGUMENT', message: expect.stringMatching(msg) }));
+  });
+});
+
+describe('the WASM direction pass against a plain reading of the seed', () => {
+  // Address pool: for each, whether it is the interface IP and whether it is in the interface network.
+  const V4 = [['100.64.0.1', true, true], ['100.64.3.3', false, true], ['100.65.0.1', false, false], ['10.0.0.1', false, false]] as const;
+  const V6 = [['fd00:1::1', true, true], ['fd00:1::7', false, true], ['fd00:2::1', false, false], ['2001:db8::1', false, false]] as const;
+  const MARKS = [undefined, 0, 0x1bd00, 0x1bd10, 0x1bd11, 0x1bd20, 0x1bd21, 0x1bd22, 0x1bd30, 0x1bdff, 0x1be00];
+  type A = readonly [string, boolean, boolean];
+
+  function reference(mark: number | undefined, s: A, d: A, v6: boolean, withV6: boolean) {
+    const m = mark ?? 0;
+    const known = !v6 || withV6; // without an IPv6 config an IPv6 address is neither the IP nor in the network
+    const isIp = (a: A) => known && a[1];
+    const inNet = (a: A) => known && a[2];
+    const relevant = (m >= 0x1bd10 && m <= 0x1bdff) || inNet(s) || inNet(d);
+    let direction = 'unknown';
+    if ([0x1bd10, 0x1bd20, 0x1bd21].includes(m)) direction = 'ingress';
+    else if ([0x1bd11, 0x1bd22].includes(m)) direction = 'egress';
+    else if (isIp(s)) direction = 'egress';
+    else if (isIp(d)) direction = 'ingress';
+    else if (inNet(s)) direction = 'ingress';
+    else if (inNet(d)) direction = 'egress';
+    return { relevant, direction };
+  }
+
+  test('relevance, direction and the rx/tx mapping agree on random events', async () => {
+    const ev = fc.record({
+      v6: fc.boolean(),
+      s: fc.nat(3),
+      d: fc.nat(3),
+      mark: fc.constantFrom(...MARKS),
+      op: fc.bigInt(0n, 2n ** 64n - 1n),
+      ob: fc.bigInt(0n, 2n ** 64n - 1n),
+      rp: fc.bigInt(0n, 2n ** 40n),
+      rb: fc.bigInt(0n, 2n ** 40n),
+      destroy: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(ev, { minLength: 1, maxLength: 40 }), fc.boolean(), async (evs, withV6) => {
+        const iface = withV6 ? IFACE : { ip: IFACE.ip, network: IFACE.network };
+        const out = await logged(
+          evs.map((e, i) => {
+            const pool = e.v6 ? V6 : V4;
+            return { event: e.destroy ? 'destroy' : 'new', src: pool[e.s][0], dst: pool[e.d][0], mark: e.mark, id: i + 1, orig: [e.op, e.ob], reply: [e.rp, e.rb] } as Ev;
+          }),
+          { iface: () => iface },
+        );
+        const want = evs.flatMap((e, i) => {
+          const pool = e.v6 ? V6 : V4;
+          const r = reference(e.mark, pool[e.s], pool[e.d], e.v6, withV6);
+          if (!r.relevant) return [];
+          const ingress = r.direction === 'ingress';
+          return [{ id: i + 1, direction: r.direction, rx: ingress ? [e.op, e.ob] : [e.rp, e.rb], tx: ingress ? [e.rp, e.rb] : [e.op, e.ob] }];
+        });
+        expect(out.map((f) => ({ id: f.conntrackId, direction: f.direction, rx: [f.rxPackets, f.rxBytes], tx: [f.txPackets, f.txBytes] }))).toEqual(want);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
 

@@ -219,9 +219,11 @@ export class ConnTrack {
       throw wrap(e, 'dial conntrack');
     }
     const routine: Routine = { ended: false };
+    this.routine = routine; // before listen: a listener may deliver inside listen()
     try {
       this.attach(conn, routine);
     } catch (e) {
+      routine.ended = true;
       this.closeQuietly(conn);
       this.accounting.restore();
       throw wrap(e, 'start conntrack listener');
@@ -230,7 +232,6 @@ export class ConnTrack {
     // a stop signal left over from a previous run must not end this one
     this.done.drain();
     this.isStarted = true;
-    this.routine = routine;
     this.awaitStop(routine);
   }
 
