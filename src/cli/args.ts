@@ -97,10 +97,16 @@ Commands take an optional table (default conntrack). Without --replay they
 read the kernel (root, or CAP_NET_ADMIN, is needed). Output is the same text
 conntrack-tools prints for the same table; the summary goes to stderr.
 
+More commands (each has --help):
+  ctrack top      live full-screen view of the table: rates, sorting, filters, delete
+  ctrack flows    the flow logger: one line per connection start/end with direction, rx/tx, flow id
+  ctrack export   flows to IPFIX collectors (UDP/TCP), NDJSON, Prometheus metrics
+
 Examples:
   ctrack -L                                       list this host's table (root)
   ctrack -L --netns blue -o extended              list the table of namespace blue
   ctrack -E -o timestamp                          watch events until Ctrl-C
+  ctrack -E -p tcp --write ev.pcap                TCP events (filtered by a kernel BPF), recorded
   ctrack -S / ctrack -C                           per-CPU statistics / entry count
   ctrack -I -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 80 -t 120 --state ESTABLISHED
   ctrack -G -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 80
