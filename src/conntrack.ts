@@ -22,8 +22,15 @@ import {
   type ExpectInput, type FlowInput, type TupleInput,
 } from './encode';
 
+/**
+ * A kernel table to dump: the connections ('conntrack'), the expectations
+ * ('expect'), entries being destroyed ('dying', IPCTNL_MSG_CT_GET_DYING) or
+ * not yet confirmed by their first packet leaving ('unconfirmed',
+ * IPCTNL_MSG_CT_GET_UNCONFIRMED).
+ */
 export type Table = 'conntrack' | 'expect' | 'dying' | 'unconfirmed';
 
+/** Options of {@link Conntrack.open}. */
 export interface OpenOptions {
   /** Network namespace: a name (as `ip netns` makes) or a path such as /proc/PID/ns/net. */
   netns?: string;
@@ -35,6 +42,7 @@ export interface OpenOptions {
   maxPerWake?: number;
 }
 
+/** Options of the dumps: {@link Conntrack.list}, {@link Conntrack.dump}, {@link Conntrack.dumpRecords}. */
 export interface DumpOptions {
   /** Which table (default 'conntrack'). */
   table?: Table;
@@ -75,6 +83,13 @@ function familyNumber(f: DumpOptions['family']): number {
 
 const ACK = A.NLM_F_REQUEST | A.NLM_F_ACK;
 
+/**
+ * The live-kernel API: one NETLINK_NETFILTER socket (in a chosen network
+ * namespace) for dumps, gets, creates, updates, deletes, flushes, statistics
+ * and event streams, with replies decoded in WASM. Open it with
+ * {@link Conntrack.open} and close it with {@link Conntrack.close}. Failures
+ * are {@link ConntrackError}s (ERR_CT_PERMISSION without CAP_NET_ADMIN).
+ */
 export class Conntrack {
   /** What this kernel accepts on dumps; narrowed to NO_CAPS after the kernel rejects a pushed attribute. */
   private caps: KernelCaps = kernelCaps();
@@ -134,10 +149,17 @@ export class Conntrack {
    * What a dump with this filter asks of the kernel and what runs in user
    * space, for this kernel (ctrack --explain prints `text`).
    */
-  explain(filter: FilterBuilder | ConntrackFilter | undefined, opts: Omit<DumpOptions, 'filter'> & { events?: false }): FilterPlan & { text: string };
+  explain(filter: FilterBuilder | ConntrackFilter | undefined, opts: Omit<DumpOptions, 'filter'> & { events?: false }): FilterPlan & {
+    /** The plan as text, as `ctrack --explain` prints it. */
+    text: string;
+  };
   /** With `events: true`: what an event stream with this filter puts into its BPF socket filter and what only WASM checks. */
   explain(filter: FilterBuilder | ConntrackFilter | undefined, opts: { events: true; bpf?: boolean }): EventPlan;
-  explain(filter: FilterBuilder | ConntrackFilter | undefined): FilterPlan & { text: string };
+  /** The plan of a dump of the conntrack table with this filter and no other options. */
+  explain(filter: FilterBuilder | ConntrackFilter | undefined): FilterPlan & {
+    /** The plan as text, as `ctrack --explain` prints it. */
+    text: string;
+  };
   explain(filter: FilterBuilder | ConntrackFilter | undefined, opts: (Omit<DumpOptions, 'filter'> & { events?: false }) | { events: true; bpf?: boolean } = {}): (FilterPlan & { text: string }) | EventPlan {
     if (opts.events === true) return planEvents(filter ? filter.conditions() : [], { bpf: opts.bpf, wasm: filter?.compile() });
     const plan = this.plan({ ...opts, filter });
@@ -267,7 +289,12 @@ export class Conntrack {
   }
 
   /** Table size: entries and the maximum (IPCTNL_MSG_CT_GET_STATS). */
-  async count(): Promise<{ entries: number; maxEntries: number }> {
+  async count(): Promise<{
+    /** Entries in the table now (CTA_STATS_GLOBAL_ENTRIES). */
+    entries: number;
+    /** Table size limit, net.netfilter.nf_conntrack_max (CTA_STATS_GLOBAL_MAX_ENTRIES; 0 when the kernel does not send it). */
+    maxEntries: number;
+  }> {
     const msgs = await this.sock.request(statsRequest(this.core, this.sock.nextSeq(), 'global'), undefined, { timeout: this.timeout });
     const g = msgs.find((m): m is GlobalStats => m.kind === 'stats-global');
     if (!g || g.entries === undefined) throw new ConntrackError('ERR_CT_KERNEL', 'the kernel sent no CTA_STATS_GLOBAL_ENTRIES');
@@ -533,6 +560,7 @@ export function invertTuple(t: TupleInput): TupleInput {
 
 /** ConntrackTableType of the seed: ConntrackTable = 1, ConntrackExpectTable = 2. */
 export const ConntrackTable = 1;
+/** ConntrackTableType of the seed for the expectation table (`'expect'`). */
 export const ConntrackExpectTable = 2;
 
 function seedTable(table: number | Table): Table {

@@ -62,23 +62,42 @@ export type TupleInput = Partial<Tuple>;
  * tuples as TupleInput. Derived from Flow so the two cannot drift apart.
  */
 export type FlowInput = Partial<Omit<Flow, 'kind' | 'event' | 'family' | 'nlType' | 'nlFlags' | 'seq' | 'pid' | 'orig' | 'reply' | 'master'>> & {
+  /** CTA_TUPLE_ORIG */
   readonly orig?: TupleInput;
+  /** CTA_TUPLE_REPLY */
   readonly reply?: TupleInput;
+  /** CTA_TUPLE_MASTER */
   readonly master?: TupleInput;
 };
 
 /** An expectation to encode: Expectation (types.ts) with everything optional. */
 export interface ExpectInput {
+  /** CTA_EXPECT_MASTER: orig tuple of the master connection */
   readonly master?: TupleInput;
+  /** CTA_EXPECT_TUPLE: the expected connection's tuple */
   readonly tuple?: TupleInput;
+  /** CTA_EXPECT_MASK: which bits of `tuple` must match */
   readonly mask?: TupleInput;
+  /** CTA_EXPECT_TIMEOUT (seconds) */
   readonly timeout?: number;
+  /** CTA_EXPECT_ID */
   readonly id?: number;
+  /** CTA_EXPECT_HELP_NAME: helper of the master connection */
   readonly helperName?: string;
+  /** CTA_EXPECT_ZONE */
   readonly zone?: number;
+  /** CTA_EXPECT_FLAGS (NF_CT_EXPECT_*) */
   readonly flags?: number;
+  /** CTA_EXPECT_CLASS */
   readonly class?: number;
-  readonly nat?: { readonly dir?: number; readonly tuple?: TupleInput };
+  /** CTA_EXPECT_NAT */
+  readonly nat?: {
+    /** CTA_EXPECT_NAT_DIR: 0 original, 1 reply */
+    readonly dir?: number;
+    /** CTA_EXPECT_NAT_TUPLE */
+    readonly tuple?: TupleInput;
+  };
+  /** CTA_EXPECT_FN: name of the expectfn (e.g. a NAT helper's) */
   readonly fn?: string;
 }
 
@@ -97,6 +116,7 @@ export interface FilterInput {
   readonly replyFlags?: number;
 }
 
+/** Netlink and nfgenmsg header fields of a request for {@link encodeRequest}. */
 export interface RequestHeader {
   /** nlmsg_type (see CT_* / EXP_*) */
   readonly type: number;
@@ -110,10 +130,26 @@ export interface RequestHeader {
   readonly resId?: number;
 }
 
+/** The attributes of a request for {@link encodeRequest}: a flow, an expectation or a dump/flush filter. */
 export type RequestBody =
-  | { readonly kind: 'flow'; readonly flow: FlowInput }
-  | { readonly kind: 'expect'; readonly expect: ExpectInput }
-  | { readonly kind: 'filter'; readonly filter: FilterInput };
+  | {
+    /** A conntrack entry's attributes (CT_NEW / CT_GET / CT_DELETE). */
+    readonly kind: 'flow';
+    /** The entry. */
+    readonly flow: FlowInput;
+  }
+  | {
+    /** An expectation's attributes (EXP_NEW / EXP_GET / EXP_DELETE). */
+    readonly kind: 'expect';
+    /** The expectation. */
+    readonly expect: ExpectInput;
+  }
+  | {
+    /** Filter attributes of a dump or flush. */
+    readonly kind: 'filter';
+    /** The filter. */
+    readonly filter: FilterInput;
+  };
 
 
 // nlmsghdr and NLA_U32 payloads are in host byte order.
@@ -186,7 +222,12 @@ export function parseIPv6(s: string): Uint8Array | undefined {
 }
 
 /** Address text -> { family, bytes }; throws ERR_CT_INVALID_ARGUMENT. */
-export function parseAddress(s: unknown, what: string): { family: number; bytes: Uint8Array } {
+export function parseAddress(s: unknown, what: string): {
+  /** AF_INET (2) or AF_INET6 (10) */
+  family: number;
+  /** the address in network order: 4 or 16 bytes */
+  bytes: Uint8Array;
+} {
   if (typeof s !== 'string') throw invalid(`${what}: address must be a string, not ${typeof s}`);
   const b = s.includes(':') ? parseIPv6(s) : parseIPv4(s);
   if (!b) throw invalid(`${what}: '${s}' is not a valid IPv4 or IPv6 address`);

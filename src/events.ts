@@ -38,6 +38,7 @@ export interface ReconnectOptions {
   factor?: number;
 }
 
+/** Options of {@link Conntrack.events}: which events, buffer sizing, filtering, loss handling. */
 export interface EventsOptions {
   /** Conntrack event kinds to receive (default all three). */
   groups?: EventType[];
@@ -81,6 +82,10 @@ export interface EventBatch {
   record(i: number): RecordView;
 }
 
+/**
+ * The events an {@link EventStream} emits (EventEmitter3 event map): the name
+ * of each property is the event name, its type the listener's signature.
+ */
 export interface EventStreamEvents {
   /** One conntrack or expectation event, as a plain object. */
   event: (e: Flow | Expectation) => void;
@@ -96,7 +101,14 @@ export interface EventStreamEvents {
    * once the new socket listens).
    */
   reconnect: (info: { attempt: number; delayMs: number; error: unknown }) => void;
+  /**
+   * A failure: a malformed event (ERR_CT_DECODE; the stream goes on), a
+   * failed resync dump or buffer growth, or a socket failure with
+   * `reconnect: false` (the stream then closes; without an 'error' listener
+   * an iterator throws it instead). Errors are {@link ConntrackError}s.
+   */
   error: (err: unknown) => void;
+  /** The stream stopped listening: close() was called or a fatal error ended it. Emitted once. */
   close: () => void;
 }
 
@@ -126,6 +138,16 @@ function positive(v: number | undefined, dflt: number, what: string): number {
   return v;
 }
 
+/**
+ * A live stream of conntrack (and optionally expectation) events, from
+ * {@link Conntrack.events}. Listen with `on('event')` for plain objects,
+ * `on('batch')` for allocation-free access to each receive batch, or iterate
+ * it with `for await`. See {@link EventStreamEvents} for every event.
+ *
+ * When the reader falls behind, the kernel drops events and the stream emits
+ * 'overflow' (and 'resync' with a fresh dump when `resync` is set); when the
+ * socket fails it is reopened after a backoff ('reconnect').
+ */
 export class EventStream extends EventEmitter<EventStreamEvents> implements AsyncIterable<Flow | Expectation> {
   private sock: NetlinkSocket;
   private readonly hwm: number;
@@ -288,7 +310,6 @@ export class EventStream extends EventEmitter<EventStreamEvents> implements Asyn
     return c;
   }
 
-  /** Overruns (ENOBUFS) seen so far. */
   /** SO_RCVBUF of the current socket as the kernel reports it (twice what was asked). */
   get bufferSize(): number {
     return this.rcvSize;
@@ -306,6 +327,7 @@ export class EventStream extends EventEmitter<EventStreamEvents> implements Asyn
     }
   }
 
+  /** Overruns (ENOBUFS) seen so far. */
   get overflows(): number {
     return this.overruns;
   }
@@ -366,6 +388,12 @@ export class EventStream extends EventEmitter<EventStreamEvents> implements Asyn
     this.emit('close');
   }
 
+  /**
+   * Iterate the events as plain objects. Above `highWaterMark` undelivered
+   * events the socket stops reading until the consumer catches up. The
+   * iteration ends when the stream closes; it throws the error that closed the
+   * stream if no 'error' listener was there to take it.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<Flow | Expectation> {
     this.iterating++;
     try {

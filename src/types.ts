@@ -50,9 +50,19 @@ export interface TcpInfo {
   /** CTA_PROTOINFO_TCP_WSCALE_REPLY */
   readonly wscaleReply?: number;
   /** CTA_PROTOINFO_TCP_FLAGS_ORIGINAL (struct nf_ct_tcp_flags) */
-  readonly flagsOriginal?: { readonly flags: number; readonly mask: number };
+  readonly flagsOriginal?: {
+    /** IP_CT_TCP_FLAG_* bits of the original direction */
+    readonly flags: number;
+    /** which of `flags` are meaningful (set on requests) */
+    readonly mask: number;
+  };
   /** CTA_PROTOINFO_TCP_FLAGS_REPLY */
-  readonly flagsReply?: { readonly flags: number; readonly mask: number };
+  readonly flagsReply?: {
+    /** IP_CT_TCP_FLAG_* bits of the reply direction */
+    readonly flags: number;
+    /** which of `flags` are meaningful (set on requests) */
+    readonly mask: number;
+  };
 }
 
 /** CTA_PROTOINFO_DCCP */
@@ -121,6 +131,7 @@ export interface MessageHeader {
 
 /** A conntrack entry (IPCTNL_MSG_CT_NEW / _DELETE, dump and GET replies, events). */
 export interface Flow extends MessageHeader {
+  /** Discriminant of {@link Message}: a conntrack entry. */
   readonly kind: 'flow';
   /** Event kind; absent on dump and GET replies (multipart, NLM_F_MULTI), which are entries, not events. */
   readonly event?: EventType;
@@ -190,7 +201,9 @@ export interface Flow extends MessageHeader {
 
 /** An expectation (IPCTNL_MSG_EXP_NEW / _DELETE, dump replies, events). */
 export interface Expectation extends MessageHeader {
+  /** Discriminant of {@link Message}: an expectation. */
   readonly kind: 'expect';
+  /** Event kind; absent on dump and GET replies, which are entries, not events. */
   readonly event?: EventType;
   /** nfgenmsg.nfgen_family */
   readonly family: number;
@@ -213,35 +226,57 @@ export interface Expectation extends MessageHeader {
   /** CTA_EXPECT_CLASS */
   readonly class?: number;
   /** CTA_EXPECT_NAT: CTA_EXPECT_NAT_DIR and CTA_EXPECT_NAT_TUPLE */
-  readonly nat?: { readonly dir?: number; readonly tuple?: Tuple };
+  readonly nat?: {
+    /** CTA_EXPECT_NAT_DIR: the direction (0 original, 1 reply) the NAT applies to */
+    readonly dir?: number;
+    /** CTA_EXPECT_NAT_TUPLE */
+    readonly tuple?: Tuple;
+  };
   /** CTA_EXPECT_FN */
   readonly fn?: string;
 }
 
 /** IPCTNL_MSG_CT_GET_STATS_CPU reply: one per CPU (CTA_STATS_*). */
 export interface CpuStats extends MessageHeader {
+  /** Discriminant of {@link Message}: per-CPU conntrack statistics. */
   readonly kind: 'stats-cpu';
   /** nfgenmsg.res_id */
   readonly cpu: number;
+  /** CTA_STATS_SEARCHED (no longer used by the kernel; 0 or absent) */
   readonly searched?: number;
+  /** CTA_STATS_FOUND: the kernel's `found` counter (lookups that hit an existing entry) */
   readonly found?: number;
+  /** CTA_STATS_NEW (no longer used by the kernel) */
   readonly new?: number;
+  /** CTA_STATS_INVALID: packets conntrack could not track */
   readonly invalid?: number;
+  /** CTA_STATS_IGNORE (no longer used by the kernel) */
   readonly ignore?: number;
+  /** CTA_STATS_DELETE (no longer used by the kernel) */
   readonly delete?: number;
+  /** CTA_STATS_DELETE_LIST (no longer used by the kernel) */
   readonly deleteList?: number;
+  /** CTA_STATS_INSERT: entries inserted */
   readonly insert?: number;
+  /** CTA_STATS_INSERT_FAILED: inserts that failed (e.g. a clash) */
   readonly insertFailed?: number;
+  /** CTA_STATS_DROP: packets conntrack dropped (table full with nothing to evict, unresolvable clash) */
   readonly drop?: number;
+  /** CTA_STATS_EARLY_DROP: entries evicted early because the table was full */
   readonly earlyDrop?: number;
+  /** CTA_STATS_ERROR: packets the protocol's error check rejected (malformed headers, bad checksums) */
   readonly error?: number;
+  /** CTA_STATS_SEARCH_RESTART: lookups restarted because the hash table changed */
   readonly searchRestart?: number;
+  /** CTA_STATS_CLASH_RESOLVE: insert clashes that were resolved */
   readonly clashResolve?: number;
+  /** CTA_STATS_CHAIN_TOOLONG: inserts refused because a hash chain was too long */
   readonly chainToolong?: number;
 }
 
 /** IPCTNL_MSG_CT_GET_STATS reply (CTA_STATS_GLOBAL_*). */
 export interface GlobalStats extends MessageHeader {
+  /** Discriminant of {@link Message}: table-wide statistics. */
   readonly kind: 'stats-global';
   /** CTA_STATS_GLOBAL_ENTRIES */
   readonly entries?: number;
@@ -251,6 +286,7 @@ export interface GlobalStats extends MessageHeader {
 
 /** IPCTNL_MSG_EXP_GET_STATS_CPU reply (CTA_STATS_EXP_*), one per CPU. */
 export interface ExpectStats extends MessageHeader {
+  /** Discriminant of {@link Message}: per-CPU expectation statistics. */
   readonly kind: 'stats-exp';
   /** nfgenmsg.res_id */
   readonly cpu: number;
@@ -264,21 +300,33 @@ export interface ExpectStats extends MessageHeader {
 
 /** NLMSG_DONE: the end of a dump. */
 export interface Done extends MessageHeader {
+  /** Discriminant of {@link Message}: NLMSG_DONE. */
   readonly kind: 'done';
 }
 
 /** NLMSG_OVERRUN */
 export interface Overrun extends MessageHeader {
+  /** Discriminant of {@link Message}: NLMSG_OVERRUN. */
   readonly kind: 'overrun';
 }
 
 /** NLMSG_ERROR: errno 0 is an ACK. */
 export interface NetlinkError extends MessageHeader {
+  /** Discriminant of {@link Message}: NLMSG_ERROR (or ACK). */
   readonly kind: 'error';
   /** Positive errno (the kernel sends it negated); 0 for an ACK. */
   readonly errno: number;
   /** nlmsg_type / flags / seq / pid of the request it answers */
-  readonly request: { readonly nlType: number; readonly nlFlags: number; readonly seq: number; readonly pid: number };
+  readonly request: {
+    /** nlmsg_type of the request */
+    readonly nlType: number;
+    /** nlmsg_flags of the request */
+    readonly nlFlags: number;
+    /** nlmsg_seq of the request */
+    readonly seq: number;
+    /** nlmsg_pid of the request */
+    readonly pid: number;
+  };
   /** NLMSGERR_ATTR_MSG (extended ACK text) */
   readonly extAckMessage?: string;
   /** NLMSGERR_ATTR_OFFS (offset of the offending attribute in the request) */
@@ -287,6 +335,7 @@ export interface NetlinkError extends MessageHeader {
 
 /** A well-formed netlink message of a type this library does not decode. */
 export interface UnknownMessage extends MessageHeader {
+  /** Discriminant of {@link Message}: a message type this library does not decode. */
   readonly kind: 'unknown';
 }
 
