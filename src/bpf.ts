@@ -53,9 +53,13 @@ export const BPF_REJECT = 0;
 
 /** One struct sock_filter. */
 export interface BpfInsn {
+  /** Opcode: class | size | mode (BPF_LD | BPF_W | BPF_ABS, ...). */
   code: number;
+  /** Conditional jumps: instructions to skip when the test is true. */
   jt: number;
+  /** Conditional jumps: instructions to skip when the test is false. */
   jf: number;
+  /** The constant operand (offset, immediate, return value). */
   k: number;
 }
 
@@ -193,6 +197,7 @@ function assemble(syms: Sym[], marks: Map<string, number>): BpfInsn[] {
 export interface EventBpf {
   /** struct sock_filter[] as SO_ATTACH_FILTER takes it; undefined when no condition could go into it. */
   program: Uint8Array | undefined;
+  /** The same program as decoded instructions (empty when `program` is undefined). */
   insns: BpfInsn[];
   /** Conditions the BPF evaluates (and WASM re-checks). */
   pushed: FilterCondition[];
@@ -266,6 +271,7 @@ export function decodeInsns(bytes: Uint8Array): BpfInsn[] {
 export interface EventPlan extends EventBpf {
   /** The WASM program: every condition; undefined when there are none. */
   wasm: Uint8Array | undefined;
+  /** The plan as text, as `ctrack -E --explain` prints it. */
   text: string;
 }
 

@@ -15,6 +15,7 @@ import { jitModule, type JitSummary } from './filter-jit';
 /** How to read nlmsg_type 0x0103, which the kernel uses for two replies. */
 export type Ctx0103 = 'guess' | 'flow' | 'exp-stats';
 
+/** Options of a {@link Decoder}: which WASM build, and how to read nlmsg_type 0x0103. */
 export interface DecoderOptions {
   /** Use the bounds-instrumented build (slower; counts reads outside the message). */
   checked?: boolean;
@@ -63,6 +64,15 @@ const FILTER_ERR_TEXT: Record<number, string> = {
   [L.FERR_ARG]: 'operand out of range',
 };
 
+/**
+ * The WASM ctnetlink decoder over its own WASM instance: datagrams are
+ * copied (or received by the host) into its arena, decoded in batches into
+ * fixed-size records, and read through the reused {@link RecordView} without
+ * an object per message, or as plain objects with {@link toMessage}. It also
+ * runs the filter program and counts dropped and malformed input
+ * ({@link DecoderCounters}). Malformed bytes never trap: they become
+ * KIND_BAD records (ERR_CT_DECODE).
+ */
 export class Decoder {
   /** The WASM instance and views over its memory. */
   readonly core: WasmCore;

@@ -60,7 +60,9 @@ export const NO_CAPS: KernelCaps = { release: 'none', tupleFilter: false, status
 
 /** One tuple's part of CTA_FILTER: the fields and the CTA_FILTER_FLAG_* bits saying which to compare. */
 export interface TupleFilter {
+  /** CTA_FILTER_FLAG_* bits (`kernel.CTA_FILTER_FLAG_*`): which fields of `tuple` the kernel compares. */
   flags: number;
+  /** The values to compare against. */
   tuple: TupleInput;
 }
 
@@ -68,13 +70,32 @@ export interface TupleFilter {
 export interface KernelFilter {
   /** nfgen_family: 0 (all), AF_INET or AF_INET6. */
   family: number;
-  mark?: { value: number; mask: number };
-  status?: { value: number; mask: number };
+  /** CTA_MARK / CTA_MARK_MASK: entries with (mark & mask) == value. */
+  mark?: {
+    /** CTA_MARK */
+    value: number;
+    /** CTA_MARK_MASK */
+    mask: number;
+  };
+  /** CTA_STATUS / CTA_STATUS_MASK (Linux 5.15+): entries with (status & mask) == value. */
+  status?: {
+    /** CTA_STATUS (IPS_* bits) */
+    value: number;
+    /** CTA_STATUS_MASK */
+    mask: number;
+  };
+  /** CTA_ZONE (Linux 6.8+): entries of this conntrack zone only. */
   zone?: number;
+  /** CTA_FILTER_ORIG_FLAGS with CTA_TUPLE_ORIG (Linux 5.8+). */
   orig?: TupleFilter;
+  /** CTA_FILTER_REPLY_FLAGS with CTA_TUPLE_REPLY (Linux 5.8+). */
   reply?: TupleFilter;
 }
 
+/**
+ * How a dump filter is split between the kernel and user space, from
+ * {@link planFilter} or {@link Conntrack.explain}.
+ */
 export interface FilterPlan {
   /** What the dump request carries. */
   kernel: KernelFilter;
@@ -86,6 +107,7 @@ export interface FilterPlan {
   program: Uint8Array | undefined;
   /** Why some conditions were not pushed (kernel too old, table, ...). */
   notes: string[];
+  /** What the running kernel was taken to accept (the plan was made for it). */
   caps: KernelCaps;
 }
 

@@ -11,14 +11,17 @@ import type { Message } from './types';
 
 /** One decoded message of a capture, with the time its datagram was received. */
 export interface ReplayItem {
+  /** The decoded message as a plain object. */
   message: Message;
   /** pcap record time stamp: when the datagram was received (seconds, microseconds). */
   tsSec: number;
+  /** Microseconds part of the time stamp (0..999999). */
   tsUsec: number;
   /** Index of the datagram (pcap record) in the capture, from 0. */
   datagram: number;
 }
 
+/** Options of {@link replay}, {@link replayAll} and {@link replayRecords}. */
 export interface ReplayOptions {
   /** See DecoderOptions.ctx0103: which request the captured replies answer. */
   ctx0103?: Ctx0103;

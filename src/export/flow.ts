@@ -5,6 +5,10 @@
 // flow logger can build them from its own flow events).
 import type { Counters, Flow, Tuple } from '../types';
 
+/**
+ * The moment an {@link ExportFlow} describes: the flow was first seen
+ * ('start'), is still active after the active timeout ('update'), or ended ('end').
+ */
 export type ExportEvent = 'start' | 'update' | 'end';
 
 /** Why a record was exported (IPFIX flowEndReason, RFC 5102 names). */
@@ -12,25 +16,41 @@ export type ExportReason = 'idle-timeout' | 'active-timeout' | 'end-of-flow' | '
 
 /** One direction's tuple. ICMP flows carry type/code instead of ports. */
 export interface ExportEndpoint {
+  /** Source address (CTA_IP_V4_SRC / CTA_IP_V6_SRC); '' when absent. */
   readonly src: string;
+  /** Destination address (CTA_IP_V4_DST / CTA_IP_V6_DST); '' when absent. */
   readonly dst: string;
+  /** CTA_PROTO_SRC_PORT (TCP, UDP, SCTP, DCCP, UDP-Lite; GRE key). */
   readonly srcPort?: number;
+  /** CTA_PROTO_DST_PORT. */
   readonly dstPort?: number;
+  /** CTA_PROTO_ICMP_TYPE / CTA_PROTO_ICMPV6_TYPE. */
   readonly icmpType?: number;
+  /** CTA_PROTO_ICMP_CODE / CTA_PROTO_ICMPV6_CODE. */
   readonly icmpCode?: number;
 }
 
+/** Packet and byte counters of one direction (0 when conntrack accounting is off). */
 export interface ExportCounters {
+  /** Packets (CTA_COUNTERS_PACKETS). */
   readonly packets: bigint;
+  /** Bytes (CTA_COUNTERS_BYTES). */
   readonly bytes: bigint;
 }
 
+/**
+ * One export record: a conntrack entry at one moment (start, active-timeout
+ * update, end), with both directions and delta and total counters. The input
+ * of the IPFIX and NDJSON outputs; build one with {@link exportFlowOf}.
+ */
 export interface ExportFlow {
+  /** Which moment of the flow this record describes. */
   readonly event: ExportEvent;
   /** Set on 'update' (active-timeout) and 'end'. */
   readonly reason?: ExportReason;
   /** CTA_ID (the conntrack id), exported as flowId. */
   readonly id: number;
+  /** Address family of the original tuple. */
   readonly family: 'ipv4' | 'ipv6';
   /** IPPROTO_* */
   readonly protocol: number;
@@ -41,14 +61,26 @@ export interface ExportFlow {
   /** The reply tuple is not the swapped orig tuple (source and/or destination NAT). */
   readonly nat: boolean;
   /** Counters since the flow started (CTA_COUNTERS_ORIG / _REPLY). */
-  readonly total: { readonly orig: ExportCounters; readonly reply: ExportCounters };
+  readonly total: {
+    /** Original direction (initiator to responder). */
+    readonly orig: ExportCounters;
+    /** Reply direction (responder to initiator). */
+    readonly reply: ExportCounters;
+  };
   /** Counters since the previous record of this flow. */
-  readonly delta: { readonly orig: ExportCounters; readonly reply: ExportCounters };
+  readonly delta: {
+    /** Original direction (initiator to responder). */
+    readonly orig: ExportCounters;
+    /** Reply direction (responder to initiator). */
+    readonly reply: ExportCounters;
+  };
   /** Flow start, ms since the epoch (CTA_TIMESTAMP_START, else when first seen). */
   readonly startMs: number;
   /** Flow end (CTA_TIMESTAMP_STOP) for 'end'; the observation time otherwise. */
   readonly endMs: number;
+  /** CTA_ZONE, when the entry has one. */
   readonly zone?: number;
+  /** CTA_MARK, when the entry has one. */
   readonly mark?: number;
   /** Ingress/egress as seen by this host, when the source knows it (a flow logger does; raw conntrack does not). */
   readonly direction?: 'ingress' | 'egress';

@@ -23,10 +23,13 @@ const CPU_FIELDS: [keyof CpuStats, string, string][] = [
   ['chainToolong', 'chain_toolong', 'CTA_STATS_CHAIN_TOOLONG: inserts refused for a too long hash chain'],
 ];
 
+/** Options of {@link ConntrackMetrics}: the registry, and the components whose counters to expose too. */
 export interface MetricsOptions {
   /** Registry to register in (default a new one). */
   registry?: Registry;
+  /** Also expose this tracker's event and flow counters (`conntrack_events_total`, ...). */
   tracker?: FlowTracker;
+  /** Also expose this exporter's counters (`conntrack_exporter_*`). */
   exporter?: IpfixExporter;
 }
 
@@ -36,7 +39,15 @@ function setCounter<T extends string>(c: Counter<T>, labels: Partial<Record<T, s
   else c.inc(v);
 }
 
+/**
+ * Prometheus metrics (prom-client) of a {@link Conntrack} handle: the table
+ * size and the kernel's per-CPU conntrack statistics, read over ctnetlink at
+ * scrape time, plus the counters of an optional {@link FlowTracker} and
+ * {@link IpfixExporter}. Names carry the `conntrack_` prefix; counters end in
+ * `_total`. Read them with `metrics()` or serve them with `serve()`.
+ */
 export class ConntrackMetrics {
+  /** The prom-client registry the metrics are registered in. */
   readonly registry: Registry;
 
   constructor(private readonly ct: Conntrack, opts: MetricsOptions = {}) {

@@ -18,6 +18,7 @@ import type { EventType, Flow } from '../types';
 import { endReasonOf, exportFlowOf, countersOf, ZERO, type ExportCounters, type ExportFlow } from './flow';
 import { flowMatcher } from './match';
 
+/** Options of a {@link FlowTracker}. */
 export interface FlowTrackerOptions {
   /** Seconds between records of a live flow (default 60). */
   activeTimeout?: number;
@@ -33,6 +34,7 @@ export interface FlowTrackerOptions {
   now?: () => number;
 }
 
+/** Counters of a {@link FlowTracker}, from `stats()`. */
 export interface FlowTrackerStats {
   /** Events received, by type. */
   events: Record<EventType, number>;
@@ -52,9 +54,13 @@ export interface FlowTrackerStats {
   tracked: number;
 }
 
+/** The events a {@link FlowTracker} emits (EventEmitter3 event map). */
 export interface FlowTrackerEvents {
+  /** One export record: a flow started, is due for an active-timeout update, or ended. */
   flow: (f: ExportFlow) => void;
+  /** The kernel dropped events (ENOBUFS); `total` counts overruns so far. A resync scan follows. */
   overflow: (info: { total: number }) => void;
+  /** A failure of the event stream or of a periodic dump (malformed events are only counted, in `decodeErrors`). */
   error: (err: unknown) => void;
 }
 
@@ -64,6 +70,13 @@ interface State {
   lastExportMs: number;
 }
 
+/**
+ * Conntrack entries as {@link ExportFlow} records: a NEW event starts a flow,
+ * a DESTROY event ends it, and periodic dumps give long-lived flows an
+ * active-timeout 'update' record with the counters since their last record.
+ * After an event overrun the resync snapshot is scanned the same way. Events:
+ * {@link FlowTrackerEvents}; stop it with `stop()`.
+ */
 export class FlowTracker extends EventEmitter<FlowTrackerEvents> {
   private readonly flows = new Map<number, State>();
   private readonly stream: EventStream;
@@ -105,6 +118,7 @@ export class FlowTracker extends EventEmitter<FlowTrackerEvents> {
     this.timer = setInterval(() => void this.tick(), every);
   }
 
+  /** A copy of the counters now. */
   stats(): FlowTrackerStats {
     return { ...this.s, events: { ...this.s.events }, flows: { ...this.s.flows }, tracked: this.flows.size };
   }

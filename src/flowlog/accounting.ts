@@ -11,7 +11,9 @@ const PROC = '/proc/sys/net/netfilter/nf_conntrack_acct';
 
 /** Reads and writes the sysctl; injectable for tests. */
 export interface SysctlAccess {
+  /** The current value of net.netfilter.nf_conntrack_acct (0 or 1). */
   read(): number;
+  /** Set net.netfilter.nf_conntrack_acct. */
   write(value: number): void;
 }
 

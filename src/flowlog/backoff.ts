@@ -2,10 +2,15 @@
 // conntrack listener: 5 s initial, x1.5, +-50 % jitter, at most 5 min, retried
 // forever. Randomness is injectable so tests can pin the delays.
 
+/** Options of an {@link ExponentialBackoff}; the defaults are netbird's. */
 export interface BackoffOptions {
+  /** First delay in ms, before jitter (default 5000). */
   initialMs?: number;
+  /** Growth of the delay per attempt (default 1.5). */
   multiplier?: number;
+  /** Jitter: each delay is uniform within +- this fraction of the current delay (default 0.5). */
   randomization?: number;
+  /** Cap of the un-jittered delay in ms (default 300000, 5 min). */
   maxMs?: number;
   /** A number in [0, 1) (default Math.random). */
   random?: () => number;
@@ -16,6 +21,11 @@ export const RECONNECT_MULTIPLIER = 1.5;
 export const RECONNECT_RANDOMIZATION = 0.5;
 export const RECONNECT_MAX_MS = 5 * 60 * 1000;
 
+/**
+ * Exponential backoff with jitter, as netbird configures cenkalti/backoff for
+ * its conntrack listener (5 s initial, x1.5, +-50 %, at most 5 min, retried
+ * forever). `next()` gives the next delay, `reset()` starts over after success.
+ */
 export class ExponentialBackoff {
   private readonly initial: number;
   private readonly multiplier: number;
@@ -33,6 +43,7 @@ export class ExponentialBackoff {
     this.current = this.initial;
   }
 
+  /** Start over from `initialMs` (after a success). */
   reset(): void {
     this.current = this.initial;
   }

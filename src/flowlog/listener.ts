@@ -15,8 +15,14 @@ export interface FlowBatchInfo {
   enobufs: boolean;
 }
 
+/** Receives each batch: the decoder holding its datagrams (decode with decodeNext()) and what else the listener knows. */
 export type FlowBatchHandler = (decoder: Decoder, info: FlowBatchInfo) => void;
 
+/**
+ * A source of conntrack event batches for the flow logger (netbird's
+ * listener): a netlink socket ({@link netlinkDialer}), a capture replay
+ * ({@link replayDialer}) or datagrams pushed by hand ({@link ManualListener}).
+ */
 export interface FlowListener {
   /**
    * Start delivering batches (decode them inside the call). onError reports
@@ -31,6 +37,7 @@ export interface FlowListener {
 /** Makes a new listener (netbird's DialFunc); may be async. */
 export type FlowDialer = () => FlowListener | Promise<FlowListener>;
 
+/** Options of {@link netlinkDialer}. */
 export interface NetlinkDialOptions {
   /** Network namespace name or path of the socket. */
   netns?: string;
@@ -62,15 +69,18 @@ export function netlinkDialer(opts: NetlinkDialOptions = {}): FlowDialer {
  * NETLINK_NETFILTER socket) into the handler, fail() reports a failure.
  */
 export class ManualListener implements FlowListener {
+  /** The decoder push() fills and hands to the handler. */
   readonly decoder = new Decoder();
   private handler?: FlowBatchHandler;
   private onError?: (err: unknown) => void;
   private isClosed = false;
 
+  /** Whether close() was called. */
   get closed(): boolean {
     return this.isClosed;
   }
 
+  /** Whether a handler is installed and the listener is not closed (push() delivers). */
   get listening(): boolean {
     return this.handler !== undefined && !this.isClosed;
   }
@@ -103,6 +113,7 @@ export class ManualListener implements FlowListener {
   }
 }
 
+/** Options of {@link replayDialer}. */
 export interface ReplayDialOptions {
   /** Report the end of the capture as a listener failure (the tracker then reconnects). Default false: stay idle. */
   endIsFailure?: boolean;

@@ -30,12 +30,16 @@ import type { FlowDirection, FlowEventFields, FlowInterface, FlowLogger, FlowMar
 
 /** Timers the tracker waits with; inject one to run reconnect tests in milliseconds. */
 export interface Clock {
+  /** Call `fn` after `ms` milliseconds; returns a handle for clearTimeout. */
   setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancel a timer made by setTimeout. */
   clearTimeout(handle: unknown): void;
 }
 
+/** Severity of a message the tracker passes to `log`. */
 export type LogLevel = 'debug' | 'info' | 'warn';
 
+/** Options of a {@link ConnTrack} flow tracker. */
 export interface ConnTrackOptions {
   /** Makes the listener (default: a ctnetlink socket in `netns`). Doubles as the replay seam (replayDialer). */
   dial?: FlowDialer;
@@ -106,6 +110,16 @@ interface Routine {
   ended: boolean;
 }
 
+/**
+ * A port of netbird's Linux conntrack flow tracker: it listens for conntrack
+ * NEW and DESTROY events, keeps the flows that concern the overlay interface
+ * (by connection mark and by address), and hands each one to a
+ * {@link FlowLogger} with its direction and rx/tx counters
+ * ({@link FlowEventFields}). Direction, relevance and the counter mapping are
+ * computed in WASM while the events are decoded. When the listener fails, it
+ * is redialed with exponential backoff (5 s, x1.5, +-50 %, max 5 min, forever).
+ * start/stop/close are idempotent and serialized.
+ */
 export class ConnTrack {
   /** Namespace UUID of this tracker's flow ids. */
   readonly instanceId: string;

@@ -11,22 +11,35 @@ export type FlowDirection = 'ingress' | 'egress' | 'unknown';
 export interface FlowEventFields {
   /** uuidv5(BE32(conntrack id), tracker instance id): the same for the start and the end of a connection. */
   flowId: string;
+  /** 'start' for a conntrack NEW event, 'end' for DESTROY. */
   type: FlowEventType;
+  /** Ingress or egress as seen from the interface (marks, then addresses); 'unknown' when neither says. */
   direction: FlowDirection;
   /** IP protocol number of the orig tuple (1 ICMP, 6 TCP, 17 UDP, 58 ICMPv6, 132 SCTP, ...). */
   protocol: number;
+  /** Source address of the orig tuple (the initiator). */
   sourceIp: string;
+  /** Destination address of the orig tuple. */
   destIp: string;
   /** TCP, UDP and SCTP only; 0 otherwise. */
   sourcePort: number;
+  /** Destination port of the orig tuple: TCP, UDP and SCTP only; 0 otherwise. */
   destPort: number;
   /** ICMP and ICMPv6 only; 0 otherwise. */
   icmpType: number;
+  /** ICMP / ICMPv6 code: ICMP and ICMPv6 only; 0 otherwise. */
   icmpCode: number;
-  /** Counters mapped by direction (0 without nf_conntrack_acct). */
+  /**
+   * Counters mapped by direction (0 without nf_conntrack_acct): for an
+   * ingress flow rx = the orig counters and tx = the reply counters; for
+   * egress and unknown flows the other way round.
+   */
   rxPackets: bigint;
+  /** Packets sent, mapped by direction as `rxPackets`. */
   txPackets: bigint;
+  /** Bytes received, mapped by direction as `rxPackets`. */
   rxBytes: bigint;
+  /** Bytes sent, mapped by direction as `rxPackets`. */
   txBytes: bigint;
   /** Conntrack id (CTA_ID) the flow id was derived from. */
   conntrackId: number;
@@ -34,6 +47,7 @@ export interface FlowEventFields {
 
 /** Receives the flow events (netbird's FlowLogger.StoreEvent). */
 export interface FlowLogger {
+  /** Called once per flow event, synchronously, in the order the events arrive. */
   storeEvent(fields: FlowEventFields): void;
 }
 
@@ -43,14 +57,19 @@ export interface FlowLogger {
  * IPv6 pair is optional.
  */
 export interface InterfaceAddress {
+  /** The interface's IPv4 address ("100.64.0.1" or "100.64.0.1/16"). */
   ip?: string;
+  /** Its IPv4 network in CIDR form ("100.64.0.0/16"). */
   network?: string;
+  /** The interface's IPv6 address. */
   ipv6?: string;
+  /** Its IPv6 network in CIDR form. */
   ipv6Network?: string;
 }
 
 /** The interface the tracker reports for (netbird's IFaceMapper); address() is read for every batch. */
 export interface FlowInterface {
+  /** The interface's current addresses; read for every batch, so address changes take effect at once. */
   address(): InterfaceAddress;
 }
 
@@ -60,7 +79,10 @@ export interface FlowInterface {
  * direction (at most 4 each).
  */
 export interface FlowMarks {
+  /** [lowest, highest] inclusive range of data-plane marks; absent: marks do not decide relevance. */
   dataPlane?: [number, number];
+  /** Marks that make a flow ingress (at most 4). */
   ingress: number[];
+  /** Marks that make a flow egress (at most 4). */
   egress: number[];
 }

@@ -92,7 +92,9 @@ function rightPad(n: number, width: number): string {
 
 /** A receive time: seconds and microseconds (struct timeval). */
 export interface TimeVal {
+  /** Seconds since the epoch. */
   readonly sec: number;
+  /** Microseconds, 0..999999. */
   readonly usec: number;
 }
 

@@ -22,6 +22,7 @@ import { MessageWriter } from './message';
 import { directionRecords, makeTemplate, shapeKey, type DirectionRecord, type Shape, type Template } from './template';
 import { parseCollector, TcpTransport, UdpTransport, type TcpOptions, type Transport } from './transport';
 
+/** Options of an {@link IpfixExporter}: the collector, transport, timeouts and template refresh. */
 export interface IpfixExporterOptions {
   /** 'host:port' or '[ipv6]:port' of the collector. */
   collector: string;
@@ -49,12 +50,15 @@ export interface IpfixExporterOptions {
   now?: () => number;
 }
 
+/** Counters of an {@link IpfixExporter} since it was made, from `stats()`. */
 export interface IpfixExporterStats {
   /** Data records handed to the socket. */
   recordsSent: number;
   /** Data records dropped (send error, TCP queue full, closed). */
   recordsDropped: number;
+  /** IPFIX messages handed to the socket. */
   messagesSent: number;
+  /** Bytes of those messages (IPFIX, without IP/UDP/TCP headers). */
   bytesSent: number;
   /** Template records sent (including refreshes). */
   templatesSent: number;
@@ -62,10 +66,16 @@ export interface IpfixExporterStats {
   flowsSkipped: number;
 }
 
+/** The events an {@link IpfixExporter} emits (EventEmitter3 event map). */
 export interface IpfixExporterEvents {
-  /** TCP connection state, for logs. */
+  /** TCP: connected to the collector (the templates are sent first), for logs. */
   connect: () => void;
+  /** TCP: the connection was lost; a reconnect is tried after `delayMs`. */
   disconnect: (info: { delayMs: number }) => void;
+  /**
+   * Reserved for failures to report: this version does not emit it (send
+   * failures are counted in `recordsDropped`, TCP reconnects as 'disconnect').
+   */
   error: (err: unknown) => void;
 }
 
@@ -74,9 +84,19 @@ const IPV6_UDP = 40 + 8;
 const IPV4_TCP = 20 + 20;
 const IPV6_TCP = 40 + 20;
 
+/**
+ * Sends {@link ExportFlow} records as IPFIX (RFC 7011) to one collector over
+ * UDP or TCP: one data record per direction, templates per record shape,
+ * messages packed up to the path MTU. Feed it with `export()` or connect it to
+ * a {@link Conntrack} with `attach()`; `close()` flushes. Events:
+ * {@link IpfixExporterEvents}.
+ */
 export class IpfixExporter extends EventEmitter<IpfixExporterEvents> {
+  /** Observation Domain ID of every message header. */
   readonly observationDomainId: number;
+  /** Seconds between active-timeout records of a long-lived flow (attach()). */
   readonly activeTimeout: number;
+  /** Largest IPFIX message in bytes: the MTU minus the IP and transport headers, at most 65535. */
   readonly maxMessageLength: number;
   private readonly transport: Transport;
   private readonly writer: MessageWriter;
@@ -129,6 +149,7 @@ export class IpfixExporter extends EventEmitter<IpfixExporterEvents> {
     }
   }
 
+  /** The transport in use, 'udp' or 'tcp'. */
   get transportKind(): 'udp' | 'tcp' {
     return this.transport.kind;
   }
