@@ -55,9 +55,14 @@ function kernelOrigin(name, group) {
   throw new Error(`gen-layout: no origin known for kernel constant ${name}; add its group to GROUP_ORIGIN`);
 }
 
-/** TSDoc text may not contain a comment terminator. */
+/**
+ * TSDoc text may not contain a comment terminator; wildcard names such as
+ * KIND_* or CTA_FILTER_*_FLAGS become code spans so markdown does not read
+ * their asterisks as emphasis.
+ */
 function clean(text) {
-  return text.trim().replace(/\*\//g, '* /');
+  return text.trim().replace(/\*\//g, '* /')
+    .replace(/(?<![`\w*])((?:[A-Z][A-Z0-9_]*_)?\*(?:_[A-Z0-9_]+)?)(?![`\w*])/g, (m) => (m === '*' ? m : `\`${m}\``));
 }
 
 function docComment(paragraphs) {
