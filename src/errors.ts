@@ -65,7 +65,8 @@ export type ConntrackErrorCode =
   | 'ERR_CT_TIMEOUT'
   /**
    * The socket, capture writer, listener or exporter was closed before or
-   * while the operation was pending.
+   * while the operation was pending; also the end of a replayed capture
+   * reported as a listener failure (replayDialer with `endIsFailure`).
    */
   | 'ERR_CT_CLOSED'
   /**
