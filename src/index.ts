@@ -42,3 +42,4 @@ export { exportFlowJson, exportFlowLine } from './export/json';
 export { ConntrackMetrics, type MetricsOptions } from './export/metrics';
 export { type ReconnectOptions } from './events';
 export { planEvents, compileEventBpf, type EventPlan, type EventBpf, type BpfInsn } from './bpf';
+export { exporterFlowLogger, type ExportSink, type ExporterFlowLoggerOptions } from './export/flowlogger';
