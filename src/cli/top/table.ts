@@ -63,6 +63,8 @@ export class FlowTable {
 
   /** Live entries. */
   size = 0;
+  /** Bumped whenever the contents change (refresh end, remove, clear): a cache key for top(). */
+  version = 0;
   /** Entries per layer 4 protocol number, as of the last refresh. */
   readonly perProto = new Map<number, number>();
   /** True when the last refresh saw flows without counters (nf_conntrack_acct=0). */
@@ -171,12 +173,14 @@ export class FlowTable {
     }
     // event batches (no sweep) carry no counters: only a dump tells
     if (sweep) this.countersMissing = this.anyWithout;
+    this.version++;
   }
 
   /** Forget the flow with this conntrack id (a destroy event). */
   remove(id: number): void {
     const s = this.slotOf.get(id);
     if (s !== undefined) this.release(s);
+    this.version++;
   }
 
   /** Forget everything (a new filter). */
@@ -188,6 +192,7 @@ export class FlowTable {
     this.seen.fill(0);
     this.flags.fill(0);
     this.perProto.clear();
+    this.version++;
   }
 
   private release(s: number): void {
