@@ -366,7 +366,7 @@ class TopApp {
       this.source.delete(key).then(
         () => {
           this.st.message = `deleted ${text}`;
-          this.table.remove(key.id);
+          this.table.remove(key);
           void this.tick();
         },
         (e) => {

@@ -80,36 +80,44 @@ export class FlowTable {
     this.anyWithout = false;
   }
 
+  /**
+   * The map key of a flow: its conntrack id with 16 bits of its ports and
+   * protocol. Ids are 32-bit hashes, so 1M flows hold ~100 pairs with the
+   * same id (birthday bound); the extra bits keep them apart.
+   */
+  static key(id: number, proto: number, sport: number, dport: number): number {
+    return id * 65536 + ((sport * 31 + dport * 7 + proto) & 0xffff);
+  }
+
   /** Copy one flow record (KIND_FLOW) into its slot; returns the slot. */
   upsert(rec: RecordView): number {
+    const b = rec.bytes;
+    const t = rec.base + L.REC_TUPLE_ORIG;
+    const proto = b[t + L.TUP_PROTO];
+    const icmp = proto === 1 || proto === 58;
+    const sport = icmp ? rec.dv.getUint16(t + L.TUP_ICMP_ID, true) : rec.dv.getUint16(t + L.TUP_SPORT, true);
+    const dport = icmp ? (b[t + L.TUP_ICMP_TYPE] << 8) | b[t + L.TUP_ICMP_CODE] : rec.dv.getUint16(t + L.TUP_DPORT, true);
     const id = rec.has(A.CTA_ID) ? rec.u32(L.REC_ID) : -1;
-    let s = id >= 0 ? this.slotOf.get(id) : undefined;
+    const key = id >= 0 ? FlowTable.key(id, proto, sport, dport) : -1;
+    let s = key >= 0 ? this.slotOf.get(key) : undefined;
     const fresh = s === undefined;
     if (s === undefined) {
       s = this.alloc();
-      if (id >= 0) this.slotOf.set(id, s);
+      if (key >= 0) this.slotOf.set(key, s);
       this.ids[s] = id >>> 0;
       this.size++;
     }
     this.seen[s] = this.gen;
-    const b = rec.bytes;
-    const t = rec.base + L.REC_TUPLE_ORIG;
     const fam = b[t + L.TUP_L3];
-    const proto = b[t + L.TUP_PROTO];
     this.family[s] = fam;
     this.proto[s] = proto;
+    this.sport[s] = sport;
+    this.dport[s] = dport;
     const a = s * ADDR;
     const n = fam === A.AF_INET6 ? 16 : 4;
     for (let i = 0; i < n; i++) {
       this.addr[a + i] = b[t + L.TUP_SRC + i];
       this.addr[a + 16 + i] = b[t + L.TUP_DST + i];
-    }
-    if (proto === 1 || proto === 58) {
-      this.sport[s] = rec.dv.getUint16(t + L.TUP_ICMP_ID, true);
-      this.dport[s] = (b[t + L.TUP_ICMP_TYPE] << 8) | b[t + L.TUP_ICMP_CODE];
-    } else {
-      this.sport[s] = rec.dv.getUint16(t + L.TUP_SPORT, true);
-      this.dport[s] = rec.dv.getUint16(t + L.TUP_DPORT, true);
     }
     this.state[s] = rec.hasSub(L.SUB_TCP_STATE) ? rec.u8(L.REC_TCP_STATE)
       : rec.hasSub(L.SUB_SCTP_STATE) ? rec.u8(L.REC_SCTP_STATE)
@@ -176,9 +184,28 @@ export class FlowTable {
     this.version++;
   }
 
-  /** Forget the flow with this conntrack id (a destroy event). */
-  remove(id: number): void {
-    const s = this.slotOf.get(id);
+  /** Forget the flow of this record (a destroy event). */
+  removeRecord(rec: RecordView): void {
+    if (!rec.has(A.CTA_ID)) return;
+    const b = rec.bytes;
+    const t = rec.base + L.REC_TUPLE_ORIG;
+    const proto = b[t + L.TUP_PROTO];
+    const icmp = proto === 1 || proto === 58;
+    const sport = icmp ? rec.dv.getUint16(t + L.TUP_ICMP_ID, true) : rec.dv.getUint16(t + L.TUP_SPORT, true);
+    const dport = icmp ? (b[t + L.TUP_ICMP_TYPE] << 8) | b[t + L.TUP_ICMP_CODE] : rec.dv.getUint16(t + L.TUP_DPORT, true);
+    this.removeKey(FlowTable.key(rec.u32(L.REC_ID), proto, sport, dport));
+  }
+
+  /** Forget the flow `k` names (deleted with `d`). */
+  remove(k: FlowKey): void {
+    const icmp = k.proto === 1 || k.proto === 58;
+    const sport = icmp ? k.icmpId ?? 0 : k.srcPort ?? 0;
+    const dport = icmp ? ((k.icmpType ?? 0) << 8) | (k.icmpCode ?? 0) : k.dstPort ?? 0;
+    this.removeKey(FlowTable.key(k.id, k.proto, sport, dport));
+  }
+
+  private removeKey(key: number): void {
+    const s = this.slotOf.get(key);
     if (s !== undefined) this.release(s);
     this.version++;
   }
@@ -196,8 +223,8 @@ export class FlowTable {
   }
 
   private release(s: number): void {
-    const id = this.ids[s];
-    if (this.slotOf.get(id) === s) this.slotOf.delete(id);
+    const key = FlowTable.key(this.ids[s], this.proto[s], this.sport[s], this.dport[s]);
+    if (this.slotOf.get(key) === s) this.slotOf.delete(key);
     this.seen[s] = 0;
     this.flags[s] = 0;
     this.free.push(s);
