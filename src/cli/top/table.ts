@@ -23,6 +23,8 @@ const F_TS = 8; // start[] is the kernel's CTA_TIMESTAMP_START, not first seen
 
 /** What ct.delete() needs to remove one flow, captured when `d` is pressed. */
 export interface FlowKey {
+  /** The table's key of the flow (conntrack id and tuple hash). */
+  key: number;
   id: number;
   family: number;
   proto: number;
@@ -44,6 +46,7 @@ export class FlowTable {
   private gen = 0;
 
   ids = new Uint32Array(0);
+  keys = new Float64Array(0); // map key of the slot (id and tuple hash), -1 without id
   seen = new Uint32Array(0); // generation of the last refresh that saw the slot (0 = free)
   flags = new Uint8Array(0);
   family = new Uint8Array(0);
@@ -81,12 +84,21 @@ export class FlowTable {
   }
 
   /**
-   * The map key of a flow: its conntrack id with 16 bits of its ports and
-   * protocol. Ids are 32-bit hashes, so 1M flows hold ~100 pairs with the
-   * same id (birthday bound); the extra bits keep them apart.
+   * The map key of a flow record: its conntrack id with a 16-bit hash of its
+   * original tuple. Ids are 32-bit hashes, so 1M flows hold ~100 pairs with
+   * the same id (birthday bound); the tuple bits keep them apart.
    */
-  static key(id: number, proto: number, sport: number, dport: number): number {
-    return id * 65536 + ((sport * 31 + dport * 7 + proto) & 0xffff);
+  private static keyOf(rec: RecordView, id: number): number {
+    const b = rec.bytes;
+    const t = rec.base + L.REC_TUPLE_ORIG;
+    const n = b[t + L.TUP_L3] === A.AF_INET6 ? 16 : 4;
+    let h = b[t + L.TUP_PROTO];
+    for (let i = 0; i < n; i++) h = (Math.imul(h, 31) + b[t + L.TUP_SRC + i] + b[t + L.TUP_DST + i] * 257) | 0;
+    const icmp = b[t + L.TUP_PROTO] === 1 || b[t + L.TUP_PROTO] === 58;
+    // both ports, or ICMP id, type and code (only the fields this protocol has: the rest may be stale)
+    h = (Math.imul(h, 31) + rec.dv.getUint32(t + (icmp ? L.TUP_ICMP_ID : L.TUP_SPORT), true)) | 0;
+    h ^= h >>> 16;
+    return id * 65536 + (h & 0xffff);
   }
 
   /** Copy one flow record (KIND_FLOW) into its slot; returns the slot. */
@@ -98,13 +110,14 @@ export class FlowTable {
     const sport = icmp ? rec.dv.getUint16(t + L.TUP_ICMP_ID, true) : rec.dv.getUint16(t + L.TUP_SPORT, true);
     const dport = icmp ? (b[t + L.TUP_ICMP_TYPE] << 8) | b[t + L.TUP_ICMP_CODE] : rec.dv.getUint16(t + L.TUP_DPORT, true);
     const id = rec.has(A.CTA_ID) ? rec.u32(L.REC_ID) : -1;
-    const key = id >= 0 ? FlowTable.key(id, proto, sport, dport) : -1;
+    const key = id >= 0 ? FlowTable.keyOf(rec, id) : -1;
     let s = key >= 0 ? this.slotOf.get(key) : undefined;
     const fresh = s === undefined;
     if (s === undefined) {
       s = this.alloc();
       if (key >= 0) this.slotOf.set(key, s);
       this.ids[s] = id >>> 0;
+      this.keys[s] = key;
       this.size++;
     }
     this.seen[s] = this.gen;
@@ -186,22 +199,12 @@ export class FlowTable {
 
   /** Forget the flow of this record (a destroy event). */
   removeRecord(rec: RecordView): void {
-    if (!rec.has(A.CTA_ID)) return;
-    const b = rec.bytes;
-    const t = rec.base + L.REC_TUPLE_ORIG;
-    const proto = b[t + L.TUP_PROTO];
-    const icmp = proto === 1 || proto === 58;
-    const sport = icmp ? rec.dv.getUint16(t + L.TUP_ICMP_ID, true) : rec.dv.getUint16(t + L.TUP_SPORT, true);
-    const dport = icmp ? (b[t + L.TUP_ICMP_TYPE] << 8) | b[t + L.TUP_ICMP_CODE] : rec.dv.getUint16(t + L.TUP_DPORT, true);
-    this.removeKey(FlowTable.key(rec.u32(L.REC_ID), proto, sport, dport));
+    if (rec.has(A.CTA_ID)) this.removeKey(FlowTable.keyOf(rec, rec.u32(L.REC_ID)));
   }
 
   /** Forget the flow `k` names (deleted with `d`). */
   remove(k: FlowKey): void {
-    const icmp = k.proto === 1 || k.proto === 58;
-    const sport = icmp ? k.icmpId ?? 0 : k.srcPort ?? 0;
-    const dport = icmp ? ((k.icmpType ?? 0) << 8) | (k.icmpCode ?? 0) : k.dstPort ?? 0;
-    this.removeKey(FlowTable.key(k.id, k.proto, sport, dport));
+    this.removeKey(k.key);
   }
 
   private removeKey(key: number): void {
@@ -223,7 +226,7 @@ export class FlowTable {
   }
 
   private release(s: number): void {
-    const key = FlowTable.key(this.ids[s], this.proto[s], this.sport[s], this.dport[s]);
+    const key = this.keys[s];
     if (this.slotOf.get(key) === s) this.slotOf.delete(key);
     this.seen[s] = 0;
     this.flags[s] = 0;
@@ -245,6 +248,7 @@ export class FlowTable {
       return n;
     };
     this.ids = g(this.ids);
+    this.keys = g(this.keys);
     this.seen = g(this.seen);
     this.flags = g(this.flags);
     this.family = g(this.family);
@@ -346,7 +350,7 @@ export class FlowTable {
   flowKey(s: number, fmt: (bytes: Uint8Array, off: number, family: number) => string): FlowKey {
     const a = s * ADDR;
     const k: FlowKey = {
-      id: this.ids[s], family: this.family[s], proto: this.proto[s],
+      key: this.keys[s], id: this.ids[s], family: this.family[s], proto: this.proto[s],
       src: fmt(this.addr, a, this.family[s]), dst: fmt(this.addr, a + 16, this.family[s]),
     };
     if (this.isIcmp(s)) {
