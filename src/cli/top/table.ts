@@ -66,7 +66,7 @@ export class FlowTable {
 
   /** Live entries. */
   size = 0;
-  /** Bumped whenever the contents change (refresh end, remove, clear): a cache key for top(). */
+  /** Bumped whenever the contents change (refresh start and end, a flow added or removed, clear): a cache key for top(). */
   version = 0;
   /** Entries per layer 4 protocol number, as of the last refresh. */
   readonly perProto = new Map<number, number>();
@@ -79,6 +79,7 @@ export class FlowTable {
   /** Start a refresh at wall-clock `now` (seconds). */
   begin(now: number): void {
     this.gen++;
+    this.version++;
     this.now = now;
     this.anyWithout = false;
   }
@@ -231,10 +232,12 @@ export class FlowTable {
     this.seen[s] = 0;
     this.flags[s] = 0;
     this.free.push(s);
+    this.version++;
     this.size--;
   }
 
   private alloc(): number {
+    this.version++;
     const s = this.free.pop();
     if (s !== undefined) return s;
     if (this.used === this.cap) this.grow(Math.max(1024, this.cap * 2));
