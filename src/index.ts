@@ -42,6 +42,7 @@ export { exportFlowJson, exportFlowLine } from './export/json';
 export { ConntrackMetrics, type MetricsOptions } from './export/metrics';
 export { type ReconnectOptions } from './events';
 export { planEvents, compileEventBpf, type EventPlan, type EventBpf, type BpfInsn } from './bpf';
+export { exporterFlowLogger, type ExportSink, type ExporterFlowLoggerOptions } from './export/flowlogger';
 // Event maps of the exporters' EventEmitters, so the API reference documents their events.
 export { type IpfixExporterEvents } from './export/ipfix/exporter';
 export { type FlowTrackerEvents } from './export/tracker';

@@ -124,7 +124,7 @@ describe('ctrack top on a tmux screen', () => {
     top!.keys('/', 'C-u');
     top!.text('-p udp --dport 5353');
     top!.keys('Enter');
-    await top!.waitFor((x) => x.includes('filter: -p udp --dport 5353') && !x.includes('10.9.0.3:1111'), 'one UDP row');
+    await top!.waitFor((x) => x.includes('filter: -p udp --dport 5353') && !x.includes('10.9.0.3:1111') && /^udp .*10\.9\.0\.1:1234/m.test(x), 'one UDP row');
     top!.keys('d');
     await top!.waitFor((x) => /delete udp 10\.9\.0\.1:1234 -> 10\.9\.0\.2:5353 \(id \d+\)\? \(y\/n\)/.test(x), 'the confirmation');
     top!.keys('n');

@@ -127,7 +127,10 @@ Examples:
 Output formats (-o, comma separated): extended, id, ktimestamp, labels,
 timestamp (events), xml, json (ctrack only, schema in docs/json-format.md).
 
-Exit codes: 0 success, 1 operation failed, 2 bad arguments.`;
+Exit codes: 0 success, 1 operation failed, 2 bad arguments.
+
+ctrack top [options]: a live full-screen view of the table (ctrack top --help).
+ctrack <command> --help (e.g. ctrack -L --help): that command's flags and examples.`;
 
 function buildProgram(): Command {
   const program = new Command('ctrack')

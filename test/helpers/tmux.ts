@@ -47,8 +47,8 @@ export class TmuxScreen {
     tmux(['send-keys', '-t', s(this), '-l', '--', literal]);
   }
 
-  /** Poll the screen until `ok` holds (default 15 s); fails with the last screen. */
-  async waitFor(ok: (screen: string) => boolean, what: string, timeoutMs = 15000): Promise<string> {
+  /** Poll the screen until `ok` holds (default 30 s: the machine may be loaded); fails with the last screen. */
+  async waitFor(ok: (screen: string) => boolean, what: string, timeoutMs = 30000): Promise<string> {
     const end = Date.now() + timeoutMs;
     let last = '';
     for (;;) {

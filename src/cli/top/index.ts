@@ -89,6 +89,7 @@ class TopApp {
   private offset = 0; // first visible row
   private lastRefresh = 0;
   private visible: number[] = [];
+  private topCache: { key: string; slots: number[] } | undefined;
   private screen?: Screen;
   private timer?: NodeJS.Timeout;
   private busy = false; // a tick is running
@@ -226,7 +227,7 @@ class TopApp {
     if (this.st.selected < this.offset) this.offset = this.st.selected;
     if (this.st.selected >= this.offset + n) this.offset = this.st.selected - n + 1;
     this.offset = Math.max(0, Math.min(this.offset, Math.max(0, size - n)));
-    const slots = this.table.top(this.st.sort, this.st.ascending, this.offset + n).slice(this.offset);
+    const slots = this.topSlots(this.offset + n).slice(this.offset);
     this.visible = slots;
     this.st.prompt = this.promptText();
     const header = headerLines(this.table, this.st, cols);
@@ -237,6 +238,22 @@ class TopApp {
     while (lines.length < (this.io.stdout.rows ?? 24) - 1) lines.push(['', 'plain']);
     lines.push([footerLine(this.st, cols), this.st.prompt ? 'prompt' : 'plain']);
     this.screen.draw(lines);
+  }
+
+  /**
+   * The first k slots in the current order; cached until the table or the
+   * order changes, so moving the selection in a 1M-flow table is not a pass
+   * over all flows per key press.
+   */
+  private topSlots(k: number): number[] {
+    const key = `${this.table.version} ${this.st.sort} ${this.st.ascending}`;
+    if (this.topCache && this.topCache.key === key && this.topCache.slots.length >= Math.min(k, this.table.size)) {
+      return this.topCache.slots.slice(0, k);
+    }
+    // a little ahead of the screen: the next page down is served from the cache too
+    const slots = this.table.top(this.st.sort, this.st.ascending, k + this.bodyRows());
+    this.topCache = { key, slots };
+    return slots.slice(0, k);
   }
 
   private promptText(): string | undefined {
@@ -349,7 +366,7 @@ class TopApp {
       this.source.delete(key).then(
         () => {
           this.st.message = `deleted ${text}`;
-          this.table.remove(key.id);
+          this.table.remove(key);
           void this.tick();
         },
         (e) => {

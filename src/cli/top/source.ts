@@ -5,7 +5,6 @@ import { Conntrack } from '../../conntrack';
 import { Decoder } from '../../decoder';
 import { FilterBuilder } from '../../filter';
 import * as L from '../../generated/layout';
-import * as A from '../../generated/attrs';
 import { readPcapFile, NETLINK_NETFILTER } from '../../pcap';
 import type { EventStream } from '../../events';
 import { statsRequest, type TupleInput } from '../../encode';
@@ -221,7 +220,7 @@ export class ReplaySource implements TopSource {
           if (r.kind !== L.KIND_FLOW) continue;
           if (r.event === L.EVENT_DESTROY) {
             this.destroyEvents++;
-            if (r.has(A.CTA_ID)) table.remove(r.u32(L.REC_ID));
+            table.removeRecord(r);
             continue;
           }
           if (r.event === L.EVENT_NEW) this.newEvents++;

@@ -23,6 +23,8 @@ const F_TS = 8; // start[] is the kernel's CTA_TIMESTAMP_START, not first seen
 
 /** What ct.delete() needs to remove one flow, captured when `d` is pressed. */
 export interface FlowKey {
+  /** The table's key of the flow (conntrack id and tuple hash). */
+  key: number;
   id: number;
   family: number;
   proto: number;
@@ -44,6 +46,7 @@ export class FlowTable {
   private gen = 0;
 
   ids = new Uint32Array(0);
+  keys = new Float64Array(0); // map key of the slot (id and tuple hash), -1 without id
   seen = new Uint32Array(0); // generation of the last refresh that saw the slot (0 = free)
   flags = new Uint8Array(0);
   family = new Uint8Array(0);
@@ -63,6 +66,8 @@ export class FlowTable {
 
   /** Live entries. */
   size = 0;
+  /** Bumped whenever the contents change (refresh start and end, a flow added or removed, clear): a cache key for top(). */
+  version = 0;
   /** Entries per layer 4 protocol number, as of the last refresh. */
   readonly perProto = new Map<number, number>();
   /** True when the last refresh saw flows without counters (nf_conntrack_acct=0). */
@@ -74,40 +79,59 @@ export class FlowTable {
   /** Start a refresh at wall-clock `now` (seconds). */
   begin(now: number): void {
     this.gen++;
+    this.version++;
     this.now = now;
     this.anyWithout = false;
   }
 
+  /**
+   * The map key of a flow record: its conntrack id with a 16-bit hash of its
+   * original tuple. Ids are 32-bit hashes, so 1M flows hold ~100 pairs with
+   * the same id (birthday bound); the tuple bits keep them apart.
+   */
+  private static keyOf(rec: RecordView, id: number): number {
+    const b = rec.bytes;
+    const t = rec.base + L.REC_TUPLE_ORIG;
+    const n = b[t + L.TUP_L3] === A.AF_INET6 ? 16 : 4;
+    let h = b[t + L.TUP_PROTO];
+    for (let i = 0; i < n; i++) h = (Math.imul(h, 31) + b[t + L.TUP_SRC + i] + b[t + L.TUP_DST + i] * 257) | 0;
+    const icmp = b[t + L.TUP_PROTO] === 1 || b[t + L.TUP_PROTO] === 58;
+    // both ports, or ICMP id, type and code (only the fields this protocol has: the rest may be stale)
+    h = (Math.imul(h, 31) + rec.dv.getUint32(t + (icmp ? L.TUP_ICMP_ID : L.TUP_SPORT), true)) | 0;
+    h ^= h >>> 16;
+    return id * 65536 + (h & 0xffff);
+  }
+
   /** Copy one flow record (KIND_FLOW) into its slot; returns the slot. */
   upsert(rec: RecordView): number {
+    const b = rec.bytes;
+    const t = rec.base + L.REC_TUPLE_ORIG;
+    const proto = b[t + L.TUP_PROTO];
+    const icmp = proto === 1 || proto === 58;
+    const sport = icmp ? rec.dv.getUint16(t + L.TUP_ICMP_ID, true) : rec.dv.getUint16(t + L.TUP_SPORT, true);
+    const dport = icmp ? (b[t + L.TUP_ICMP_TYPE] << 8) | b[t + L.TUP_ICMP_CODE] : rec.dv.getUint16(t + L.TUP_DPORT, true);
     const id = rec.has(A.CTA_ID) ? rec.u32(L.REC_ID) : -1;
-    let s = id >= 0 ? this.slotOf.get(id) : undefined;
+    const key = id >= 0 ? FlowTable.keyOf(rec, id) : -1;
+    let s = key >= 0 ? this.slotOf.get(key) : undefined;
     const fresh = s === undefined;
     if (s === undefined) {
       s = this.alloc();
-      if (id >= 0) this.slotOf.set(id, s);
+      if (key >= 0) this.slotOf.set(key, s);
       this.ids[s] = id >>> 0;
+      this.keys[s] = key;
       this.size++;
     }
     this.seen[s] = this.gen;
-    const b = rec.bytes;
-    const t = rec.base + L.REC_TUPLE_ORIG;
     const fam = b[t + L.TUP_L3];
-    const proto = b[t + L.TUP_PROTO];
     this.family[s] = fam;
     this.proto[s] = proto;
+    this.sport[s] = sport;
+    this.dport[s] = dport;
     const a = s * ADDR;
     const n = fam === A.AF_INET6 ? 16 : 4;
     for (let i = 0; i < n; i++) {
       this.addr[a + i] = b[t + L.TUP_SRC + i];
       this.addr[a + 16 + i] = b[t + L.TUP_DST + i];
-    }
-    if (proto === 1 || proto === 58) {
-      this.sport[s] = rec.dv.getUint16(t + L.TUP_ICMP_ID, true);
-      this.dport[s] = (b[t + L.TUP_ICMP_TYPE] << 8) | b[t + L.TUP_ICMP_CODE];
-    } else {
-      this.sport[s] = rec.dv.getUint16(t + L.TUP_SPORT, true);
-      this.dport[s] = rec.dv.getUint16(t + L.TUP_DPORT, true);
     }
     this.state[s] = rec.hasSub(L.SUB_TCP_STATE) ? rec.u8(L.REC_TCP_STATE)
       : rec.hasSub(L.SUB_SCTP_STATE) ? rec.u8(L.REC_SCTP_STATE)
@@ -171,12 +195,23 @@ export class FlowTable {
     }
     // event batches (no sweep) carry no counters: only a dump tells
     if (sweep) this.countersMissing = this.anyWithout;
+    this.version++;
   }
 
-  /** Forget the flow with this conntrack id (a destroy event). */
-  remove(id: number): void {
-    const s = this.slotOf.get(id);
+  /** Forget the flow of this record (a destroy event). */
+  removeRecord(rec: RecordView): void {
+    if (rec.has(A.CTA_ID)) this.removeKey(FlowTable.keyOf(rec, rec.u32(L.REC_ID)));
+  }
+
+  /** Forget the flow `k` names (deleted with `d`). */
+  remove(k: FlowKey): void {
+    this.removeKey(k.key);
+  }
+
+  private removeKey(key: number): void {
+    const s = this.slotOf.get(key);
     if (s !== undefined) this.release(s);
+    this.version++;
   }
 
   /** Forget everything (a new filter). */
@@ -188,18 +223,21 @@ export class FlowTable {
     this.seen.fill(0);
     this.flags.fill(0);
     this.perProto.clear();
+    this.version++;
   }
 
   private release(s: number): void {
-    const id = this.ids[s];
-    if (this.slotOf.get(id) === s) this.slotOf.delete(id);
+    const key = this.keys[s];
+    if (this.slotOf.get(key) === s) this.slotOf.delete(key);
     this.seen[s] = 0;
     this.flags[s] = 0;
     this.free.push(s);
+    this.version++;
     this.size--;
   }
 
   private alloc(): number {
+    this.version++;
     const s = this.free.pop();
     if (s !== undefined) return s;
     if (this.used === this.cap) this.grow(Math.max(1024, this.cap * 2));
@@ -213,6 +251,7 @@ export class FlowTable {
       return n;
     };
     this.ids = g(this.ids);
+    this.keys = g(this.keys);
     this.seen = g(this.seen);
     this.flags = g(this.flags);
     this.family = g(this.family);
@@ -314,7 +353,7 @@ export class FlowTable {
   flowKey(s: number, fmt: (bytes: Uint8Array, off: number, family: number) => string): FlowKey {
     const a = s * ADDR;
     const k: FlowKey = {
-      id: this.ids[s], family: this.family[s], proto: this.proto[s],
+      key: this.keys[s], id: this.ids[s], family: this.family[s], proto: this.proto[s],
       src: fmt(this.addr, a, this.family[s]), dst: fmt(this.addr, a + 16, this.family[s]),
     };
     if (this.isIcmp(s)) {
