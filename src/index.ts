@@ -34,7 +34,7 @@ export {
   type NetlinkDialOptions, type ReplayDialOptions, type BackoffOptions, type SysctlAccess, type FlowEventFields, type FlowEventType,
   type FlowDirection, type FlowLogger, type FlowInterface, type InterfaceAddress, type FlowMarks,
 } from './flowlog';
-// Flow export: IPFIX (RFC 7011), NDJSON and Prometheus metrics (docs/notes/ipfix.md).
+// Flow export: IPFIX (RFC 7011), NDJSON and Prometheus metrics (docs/export.md).
 export { IpfixExporter, type IpfixExporterOptions, type IpfixExporterStats } from './export/ipfix/exporter';
 export { FlowTracker, type FlowTrackerOptions, type FlowTrackerStats } from './export/tracker';
 export { exportFlowOf, type ExportFlow, type ExportEndpoint, type ExportCounters, type ExportEvent, type ExportReason } from './export/flow';

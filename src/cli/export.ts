@@ -53,7 +53,7 @@ function program(): Command {
     .configureOutput({ writeErr: () => undefined, writeOut: () => undefined }) // help goes through io
     .option('--ipfix <host:port>', 'IPFIX collector (UDP unless --tcp)')
     .option('--tcp', 'IPFIX over TCP (reconnects, bounded buffer)')
-    .option('--json', 'one JSON object per flow record on stdout (schema: docs/notes/ipfix.md)')
+    .option('--json', 'one JSON object per flow record on stdout (schema: docs/export.md)')
     .option('--metrics <[host]:port>', 'serve Prometheus metrics at http://host:port/metrics')
     .option('--netns <name>', 'network namespace to watch')
     .option('-f, --family <family>', 'ipv4 or ipv6 only')

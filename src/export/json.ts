@@ -1,7 +1,7 @@
 // NDJSON output of ExportFlow records (ctrack export --json): one JSON
 // object per line, for log pipelines (Vector, Fluent Bit). Counters are
 // numbers when they fit in 2^53 (always, in practice) and decimal strings
-// beyond. Schema: docs/notes/ipfix.md.
+// beyond. Schema: docs/export.md.
 import type { ExportCounters, ExportEndpoint, ExportFlow } from './flow';
 
 const num = (v: bigint): number | string => (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString());
