@@ -209,4 +209,25 @@ describe('progress on stderr', () => {
     expect(t.stdout).not.toContain('\x1b');
     expect(t.stdout.trim().split('\n')).toHaveLength(40);
   });
+
+  test('-E --write with stderr on a terminal counts the recorded datagrams', async () => {
+    const cap = path.join(tmp, 'events.pcap');
+    const out = path.join(tmp, 'out-events');
+    // stopped by SIGINT after the events below, as a person would stop it
+    const cmd = `timeout -s INT 6 '${process.execPath}' '${CLI}' -E --netns '${ns.name}' -s 10.22.0.0/16 --write '${cap}' > '${out}'`;
+    const child = spawn(tool('script'), ['-qec', cmd, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let terminal = '';
+    child.stdout.on('data', (b) => (terminal += b));
+    // the first progress line says it listens
+    for (let i = 0; i < 200 && !terminal.includes('-E: recording'); i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 1; i <= 5; i++) {
+      // spaced past the 10 Hz redraw limit, so the last count is drawn
+      await new Promise((r) => setTimeout(r, 150));
+      ns.conntrack('-I', '-p', 'udp', '-s', `10.22.0.${i}`, '-d', '10.21.0.1', '--sport', '9', '--dport', '9', '-t', '600');
+    }
+    await new Promise((r) => child.on('close', r));
+    expect(terminal).toContain(`-E: recording to ${cap}: 5 datagrams`);
+    expect(fs.readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(5);
+    expect(fs.readFileSync(out, 'utf8')).not.toContain('\x1b');
+  });
 });

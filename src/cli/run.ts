@@ -450,6 +450,8 @@ async function runEvents(a: CliArgs, io: RunIo, signals: LiveSignals): Promise<n
     }
   }
   let lost = 0;
+  // recording can run for hours: say how much is in the capture so far
+  const prog = writer ? progress(`-E: recording to ${a.write}`, 'datagrams') : undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       const unhook = signals.onStop(() => {
@@ -460,7 +462,10 @@ async function runEvents(a: CliArgs, io: RunIo, signals: LiveSignals): Promise<n
       sock.listen((d, batch) => {
         if (batch.enobufs) lost++;
         const now = wallClock();
-        if (writer) recordBatch(writer, d, now);
+        if (writer) {
+          recordBatch(writer, d, now);
+          prog?.add(d.batchSize);
+        }
         for (let n = d.decodeNext(); n > 0; n = d.decodeNext()) {
           for (let i = 0; i < n; i++) p.show(asMessage(d.record(i)), now.sec, now.usec);
         }
@@ -472,6 +477,7 @@ async function runEvents(a: CliArgs, io: RunIo, signals: LiveSignals): Promise<n
       });
     });
   } finally {
+    prog?.done();
     await writer?.close();
   }
   if (lost > 0) io.err(`ctrack: WARNING: the kernel dropped events ${lost} time(s) (ENOBUFS): the receive buffer overflowed`);
