@@ -4,18 +4,17 @@ import { parseArgs, UsageError } from './args';
 import { ConntrackError } from '../errors';
 import { errorLine, Output, runExplain, runLive, runReplay, type RunIo } from './run';
 import { writeStdoutBytes } from './stdout';
-import { runTop } from './top';
 import { commandHelp } from './help';
-import { flowsMain } from './flows';
-import { runExport } from './export';
 
 export async function main(argv: string[], io?: Partial<RunIo>): Promise<number> {
   const out = io?.out ?? new Output((s) => process.stdout.write(s), writeStdoutBytes);
   const err = io?.err ?? ((line: string) => process.stderr.write(line + '\n'));
   const run: RunIo = { out, err };
-  if (argv[0] === 'export') return runExport(argv.slice(1), run); // subcommand, not a conntrack flag
-  if (argv[0] === 'top') return runTop(argv.slice(1)); // ctrack top: the live view (src/cli/top)
-  if (argv[0] === 'flows') return flowsMain(argv.slice(1), run); // the flow logger (src/cli/flows.ts)
+  // Subcommands, not conntrack flags. Loaded on demand: their modules (the
+  // exporters pull in prom-client) would add ~100 ms to every `ctrack -L`.
+  if (argv[0] === 'export') return (await import('./export')).runExport(argv.slice(1), run);
+  if (argv[0] === 'top') return (await import('./top')).runTop(argv.slice(1)); // the live view (src/cli/top)
+  if (argv[0] === 'flows') return (await import('./flows')).flowsMain(argv.slice(1), run); // the flow logger
   const help = commandHelp(argv); // ctrack -L --help: one command's help
   if (help !== undefined) {
     out.line(help.trimEnd());
