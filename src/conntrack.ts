@@ -509,7 +509,8 @@ export class Conntrack {
    * a dump of the table on this Conntrack's socket, emitted as 'resync'.
    */
   events(opts: EventsOptions = {}): EventStream {
-    return new EventStream({ ...opts, netns: this.netns }, async () => (await this.list()) as Flow[]);
+    // a filtered stream resyncs to the filtered table: the mirror it feeds
+    return new EventStream({ ...opts, netns: this.netns }, async () => (await this.list({ filter: opts.filter })) as Flow[]);
   }
 
   /** Close the socket; pending requests reject with ERR_CT_CLOSED. Idempotent. */

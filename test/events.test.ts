@@ -2,6 +2,7 @@
 import { execFileSync } from 'child_process';
 import { Netns, tool } from './helpers/netns';
 import { Conntrack } from '../src/conntrack';
+import { FilterBuilder } from '../src/filter';
 import * as L from '../src/generated/layout';
 import type { Flow } from '../src/types';
 
@@ -84,6 +85,22 @@ test("an overrun is reported as 'overflow', the stream goes on, and resync gives
   await until(() => after.length > before);
   expect(after.at(-1)?.orig?.src).toBe('10.62.0.1');
   stream.close();
+});
+
+test('a filtered stream resyncs to the filtered table', async () => {
+  const stream = ct.events({ groups: ['new'], bufferSize: 4096, resync: true, filter: new FilterBuilder().proto('udp').src('10.65.0.0/16') });
+  let snapshot: Flow[] | undefined;
+  stream.on('resync', (s) => (snapshot = s));
+  // UDP and TCP entries while nobody reads: the 4 KiB buffer overflows (the BPF
+  // passes only the UDP ones, 300 of them, still far more than 4 KiB)
+  execFileSync(tool('ip'), ['netns', 'exec', ns.name, '/bin/sh', '-c',
+    `for i in $(seq 1 300); do ${tool('conntrack')} -I -p udp -s 10.65.$((i / 250)).$((i % 250)) -d 10.65.9.9 --sport 7 --dport 7 -t 300 2>/dev/null; ` +
+    `${tool('conntrack')} -I -p tcp -s 10.65.$((i / 250)).$((i % 250)) -d 10.65.9.9 --sport 7 --dport 7 -t 300 --state ESTABLISHED 2>/dev/null; done`]);
+  await until(() => snapshot !== undefined);
+  stream.close();
+  const ids = [...ns.conntrack('-L', '-p', 'udp', '-s', '10.65.0.0/16', '-o', 'id').matchAll(/ id=(\d+)$/gm)].map((m) => Number(m[1])).sort();
+  expect(ids).toHaveLength(300);
+  expect(snapshot!.map((f) => f.id).sort()).toEqual(ids);
 });
 
 test('growBuffer doubles the receive buffer after each overrun, up to the cap', async () => {

@@ -9,6 +9,7 @@
 // collector's flow start/end equal the ms the exporter sent (exact), and
 // those lie within the script's wall-clock window (a few ms of slack).
 import { Netns, tool } from './helpers/netns';
+import { sleep, until } from './helpers/wait';
 import { Nfacctd, Nfcapd } from './helpers/collectors';
 import { Conntrack } from '../src/conntrack';
 import { FlowTracker } from '../src/export/tracker';
@@ -22,11 +23,6 @@ let ct: Conntrack;
 const nfcapd = new Nfcapd();
 const nfacctd = new Nfacctd();
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 30000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await sleep(50);
-}
 
 beforeAll(async () => {
   ns = Netns.create();

@@ -3,6 +3,7 @@
 // conntrack -C / -S, and `ctrack export --json` with a filter.
 import * as http from 'http';
 import { Netns, tool } from './helpers/netns';
+import { sleep, until } from './helpers/wait';
 import { Nfacctd, Nfcapd } from './helpers/collectors';
 import { Conntrack } from '../src/conntrack';
 import { FlowTracker } from '../src/export/tracker';
@@ -19,11 +20,6 @@ let ct: Conntrack;
 const nfcapd = new Nfcapd();
 const nfacctd = new Nfacctd();
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 30000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await sleep(50);
-}
 
 beforeAll(async () => {
   ns = Netns.create();

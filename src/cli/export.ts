@@ -10,7 +10,7 @@ import { exportFlowLine } from '../export/json';
 import { ConntrackMetrics } from '../export/metrics';
 import { FlowTracker } from '../export/tracker';
 import { filterOf, type EntryFlagValues } from './flags';
-import { errorLine, type LiveSignals, type RunIo } from './run';
+import { errorLine, processSignals, type LiveSignals, type RunIo } from './run';
 import { UsageError } from './usage';
 
 // Filter flags shared with -L (conntrack-tools names).
@@ -115,17 +115,6 @@ export function parseExportArgs(argv: string[]): ExportArgs {
 export function exportHelp(): string {
   return program().helpInformation();
 }
-
-const processSignals: LiveSignals = {
-  onStop(stop) {
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    return () => {
-      process.removeListener('SIGINT', stop);
-      process.removeListener('SIGTERM', stop);
-    };
-  },
-};
 
 /** Run until stopped; the exit code. */
 export async function runExport(argv: string[], io: RunIo, signals: LiveSignals = processSignals): Promise<number> {

@@ -397,7 +397,8 @@ export interface LiveSignals {
   onStop(stop: () => void): () => void;
 }
 
-const processSignals: LiveSignals = {
+/** SIGINT / SIGTERM: how the CLI's long-running commands are stopped. */
+export const processSignals: LiveSignals = {
   onStop(stop) {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

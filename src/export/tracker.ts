@@ -16,7 +16,6 @@ import type { EventStream } from '../events';
 import type { FilterBuilder } from '../filter';
 import type { EventType, Flow } from '../types';
 import { endReasonOf, exportFlowOf, countersOf, ZERO, type ExportCounters, type ExportFlow } from './flow';
-import { flowMatcher } from './match';
 
 /** Options of a {@link FlowTracker}. */
 export interface FlowTrackerOptions {
@@ -24,7 +23,7 @@ export interface FlowTrackerOptions {
   activeTimeout?: number;
   /** Seconds between dumps that look for due flows (default activeTimeout / 4, at least 0.25). */
   scanInterval?: number;
-  /** Only flows this filter matches (dumps: planned, events: WASM). */
+  /** Only flows this filter matches (dumps: planned; events: the stream's BPF and WASM filter, so `stats().events` counts matching events only). */
   filter?: FilterBuilder;
   /** Only this family. */
   family?: 'ipv4' | 'ipv6';
@@ -96,8 +95,10 @@ export class FlowTracker extends EventEmitter<FlowTrackerEvents> {
     const active = opts.activeTimeout ?? 60;
     this.activeMs = active * 1000;
     this.now = opts.now ?? Date.now;
-    this.match = flowMatcher(opts.filter, opts.family);
-    this.stream = ct.events({ bufferSize: opts.bufferSize, resync: true });
+    const fam = opts.family === 'ipv4' ? 2 : opts.family === 'ipv6' ? 10 : 0;
+    this.match = (f) => fam === 0 || f.family === fam;
+    // the filter runs in the stream (kernel BPF + WASM), not per event object here
+    this.stream = ct.events({ bufferSize: opts.bufferSize, resync: true, filter: opts.filter });
     this.stream.on('event', (e) => {
       if (e.kind === 'flow') this.onEvent(e);
     });
