@@ -71,6 +71,10 @@ interface PendingRequest {
   messages: Message[];
   /** Streaming: records go here instead of into `messages`. */
   onRecord?: ReplyRecordHandler;
+  /** Streaming one kind (streamRecords): the KIND_* handed to onRecord; -1 for every reply record. */
+  only: number;
+  /** Streaming: records handed to onRecord so far (also when the request fails later). */
+  delivered: { n: number };
   interrupted: boolean; // some reply carried NLM_F_DUMP_INTR
   /** Pipelined requests: ACKs awaited (one per message) and each one's errno, in order. */
   acks?: { expected: number; errnos: number[] };
@@ -254,6 +258,21 @@ export class NetlinkSocket {
   }
 
   /**
+   * requestRecords() for one kind of record (a dump: KIND_FLOW or
+   * KIND_EXPECT): other reply records are skipped, and `delivered.n` counts
+   * the records handed to `onRecord` (it stays valid when the request fails).
+   * Resolves with that count. Conntrack's dumps use it: the records go
+   * straight from the reply loop to the caller's function.
+   * @internal
+   */
+  streamRecords(bytes: Uint8Array, kind: number, onRecord: ReplyRecordHandler, opts: RequestOptions = {}, delivered: { n: number } = { n: 0 }): Promise<number> {
+    const run = (): Promise<number> => this.runRequest(bytes, undefined, opts, onRecord, undefined, kind, delivered).then(() => delivered.n);
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
    * Pipelined requests: `bytes` holds `count` messages that all carry
    * sequence number `seq` and NLM_F_ACK, sent in one datagram. The kernel
    * handles them in order and answers each with an ACK or an error, so the
@@ -304,7 +323,10 @@ export class NetlinkSocket {
 
   // --- internals -----------------------------------------------------------
 
-  private runRequest(bytes: Uint8Array, seqArg: number | undefined, opts: RequestOptions, onRecord?: ReplyRecordHandler, acks?: number): Promise<Message[]> {
+  private runRequest(
+    bytes: Uint8Array, seqArg: number | undefined, opts: RequestOptions, onRecord?: ReplyRecordHandler, acks?: number,
+    only = -1, delivered: { n: number } = { n: 0 },
+  ): Promise<Message[]> {
     return new Promise<Message[]>((resolve, reject) => {
       if (this.sock.closed) return reject(new ConntrackError('ERR_CT_CLOSED', 'the socket is closed'));
       if (this.listener) return reject(new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'this socket is listening for events; send requests on another socket'));
@@ -322,7 +344,7 @@ export class NetlinkSocket {
         }
         this.finish(new ConntrackError('ERR_CT_TIMEOUT', `no complete reply to request seq ${seq} within ${timeout} ms`, { errno: osConstants.errno.ETIMEDOUT, syscall: 'recvmsg' }));
       }, timeout);
-      this.pending = { seq, messages: [], interrupted: false, timer, resolve, reject };
+      this.pending = { seq, messages: [], only, delivered, interrupted: false, timer, resolve, reject };
       if (onRecord) this.pending.onRecord = onRecord;
       if (acks !== undefined) {
         if (!isPositiveInt(acks)) return this.finish(new ConntrackError('ERR_CT_INVALID_ARGUMENT', 'count must be a positive integer'));
@@ -396,36 +418,72 @@ export class NetlinkSocket {
       return this.finish(new ConntrackError('ERR_CT_SYSTEM', 'replies were lost: the receive buffer overflowed (ENOBUFS); raise rcvBuf', { errno: osConstants.errno.ENOBUFS, syscall: 'recvmsg' }));
     }
     // Walk the records in place: only what the caller keeps is materialized.
+    // The kind and flags are read from the record bytes here (this loop runs
+    // once per entry of a dump, mostly before the JIT has optimized it).
     const d = this.decoder;
+    const bytes = d.core.bytes;
+    const view = d.view;
+    const only = p.only;
+    const onRecord = p.onRecord as ReplyRecordHandler; // called as a plain function, as before
     for (let n = d.decodeNext(); n > 0; n = d.decodeNext()) {
-      for (let i = 0; i < n; i++) {
-        const r = d.record(i);
-        const kind = r.kind;
-        if (kind === L.KIND_BAD) return this.finish(decodeError(r));
-        if ((r.nlFlags & A.NLM_F_DUMP_INTR) !== 0) p.interrupted = true;
-        if (kind === L.KIND_DONE) return this.complete(p);
-        if (kind === L.KIND_ERROR && p.acks) {
-          p.acks.errnos.push(Math.abs(r.i32(L.REC_ERRNO)));
-          if (p.acks.errnos.length === p.acks.expected) return this.finish(undefined, p.acks.errnos as unknown as Message[]);
-          continue;
-        }
-        if (kind === L.KIND_ERROR) {
-          const m = toMessage(r) as NetlinkError;
-          if (m.errno !== 0) return this.finish(kernelError(m));
-          return this.complete(p);
-        }
-        if (p.onRecord) {
+      for (let i = 0, base = L.RECORDS; i < n; i++, base += L.REC_SIZE) {
+        const kind = bytes[base + L.REC_KIND];
+        // nlmsg_flags is a little-endian u16 in the record (WASM memory); NLM_F_DUMP_INTR is in its low byte
+        if ((bytes[base + L.REC_NLFLAGS] & A.NLM_F_DUMP_INTR) !== 0) p.interrupted = true;
+        if (kind === only) {
+          view.base = base; // d.record(i)
+          p.delivered.n++;
           try {
-            p.onRecord(r);
+            onRecord(view);
           } catch (e) {
             return this.finish(e);
           }
-        } else {
-          p.messages.push(toMessage(r));
+          if (this.pending !== p) return; // closed from the callback
+          continue;
         }
+        if (!this.onOtherRecord(p, d.record(i), kind)) return;
       }
     }
     if (err) this.finish(toConntrackError(err, 'receiving the reply'));
+  }
+
+  // Every record but a streamed dump's entries (kept out of onReply so the
+  // optimizing compiler has a small loop to compile). False: the request ended.
+  private onOtherRecord(p: PendingRequest, r: RecordView, kind: number): boolean {
+    if (kind === L.KIND_BAD) {
+      this.finish(decodeError(r));
+      return false;
+    }
+    if (kind === L.KIND_DONE) {
+      this.complete(p);
+      return false;
+    }
+    if (kind === L.KIND_ERROR && p.acks) {
+      p.acks.errnos.push(Math.abs(r.i32(L.REC_ERRNO)));
+      if (p.acks.errnos.length < p.acks.expected) return true;
+      this.finish(undefined, p.acks.errnos as unknown as Message[]);
+      return false;
+    }
+    if (kind === L.KIND_ERROR) {
+      const m = toMessage(r) as NetlinkError;
+      if (m.errno !== 0) this.finish(kernelError(m));
+      else this.complete(p);
+      return false;
+    }
+    if (p.only !== -1) return true; // streamRecords(): not the kind asked for
+    const onRecord = p.onRecord;
+    if (onRecord) {
+      p.delivered.n++;
+      try {
+        onRecord(r);
+      } catch (e) {
+        this.finish(e);
+        return false;
+      }
+      return this.pending === p;
+    }
+    p.messages.push(toMessage(r));
+    return true;
   }
 
   private complete(p: PendingRequest): void {

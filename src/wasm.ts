@@ -3,6 +3,7 @@
 // fixed-size WebAssembly.Memory per instance (initial = maximum), so the
 // ArrayBuffer never detaches and views over it stay valid for its lifetime.
 import { readFileSync, existsSync } from 'fs';
+import { setFlagsFromString } from 'v8';
 import { trampolineBytes } from './filter-jit';
 import * as path from 'path';
 import { ConntrackError } from './errors';
@@ -60,7 +61,7 @@ function compiled(variant: WasmVariant): WebAssembly.Module {
   let mod = modules[variant];
   if (!mod) {
     try {
-      mod = new WebAssembly.Module(readFileSync(wasmFile(variant)));
+      mod = compileDecoder(readFileSync(wasmFile(variant)));
     } catch (e) {
       if (e instanceof ConntrackError) throw e;
       throw new ConntrackError('ERR_CT_WASM', `cannot compile the decoder module: ${(e as Error).message}`, { cause: e });
@@ -87,4 +88,49 @@ export function createCore(variant: WasmVariant = 'release'): WasmCore {
     throw new ConntrackError('ERR_CT_WASM', `decoder static data overlaps the record regions by ${overlap} bytes`);
   }
   return { memory, bytes: new Uint8Array(memory.buffer), view: new DataView(memory.buffer), exports, variant, filterTable: tramp.t };
+}
+
+// --- when the decoder's code is optimized ------------------------------------
+//
+// V8 runs WebAssembly first as Liftoff (baseline) code and recompiles a
+// function with TurboFan once it has used up its "tiering budget" (roughly
+// bytes of code executed). The decoder's largest functions use up V8's
+// default budget (1.8M) within the first few hundred records of a dump, and
+// compiling them with TurboFan takes ~15-40 ms of CPU on the 2-vCPU bench VM
+// (node 20): more than decoding a whole 10k-entry dump in Liftoff (~3 ms).
+// That compile runs on a V8 worker thread, so on a machine whose other core
+// is busy it competes with the dump itself. The decoder module is therefore
+// compiled with a budget ~1000x larger: its hottest function tiers up after
+// some 10k-100k records, when TurboFan starts to pay back, and a long dump or
+// event stream runs optimized from there on as before.
+//
+// V8 (11.3) takes the budget from the flag when the module is compiled, so
+// the flag is set for the synchronous `new WebAssembly.Module` only and put
+// back right after: other WebAssembly in the process keeps V8's default. This
+// is done only on V8 versions whose default is known (it changed across V8
+// releases; elsewhere V8's own budget applies), and never when the process
+// was started with its own --wasm-tiering-budget.
+const DECODER_TIERING_BUDGET = 2_000_000_000; // < 2^31: the flag is an int
+const V8_DEFAULT_TIERING_BUDGET: Record<number, number> = { 11: 1_800_000 };
+
+let budgetDefault: number | null | undefined;
+
+function tieringBudgetDefault(): number | null {
+  if (budgetDefault === undefined) {
+    const major = Number(process.versions.v8.split('.')[0]);
+    const own = process.execArgv.some((a) => /^--(no-?)?wasm[-_]tiering[-_]budget\b/.test(a));
+    budgetDefault = own ? null : V8_DEFAULT_TIERING_BUDGET[major] ?? null;
+  }
+  return budgetDefault;
+}
+
+function compileDecoder(bytes: Uint8Array): WebAssembly.Module {
+  const restore = tieringBudgetDefault();
+  if (restore === null) return new WebAssembly.Module(bytes);
+  setFlagsFromString(`--wasm-tiering-budget=${DECODER_TIERING_BUDGET}`);
+  try {
+    return new WebAssembly.Module(bytes);
+  } finally {
+    setFlagsFromString(`--wasm-tiering-budget=${restore}`);
+  }
 }
