@@ -94,15 +94,18 @@ export function createCore(variant: WasmVariant = 'release'): WasmCore {
 //
 // V8 runs WebAssembly first as Liftoff (baseline) code and recompiles a
 // function with TurboFan once it has used up its "tiering budget" (roughly
-// bytes of code executed). The decoder's largest functions use up V8's
-// default budget (1.8M) within the first few hundred records of a dump, and
-// compiling them with TurboFan takes ~15-40 ms of CPU on the 2-vCPU bench VM
-// (node 20): more than decoding a whole 10k-entry dump in Liftoff (~3 ms).
+// bytes of code executed). With V8's default budget (1.8M) the decoder's
+// largest functions tier up within the first few hundred records of a dump,
+// and compiling them with TurboFan takes ~15-40 ms of CPU on the 2-vCPU bench
+// VM (node 20): more than decoding a whole 10k-entry dump in Liftoff (~3 ms).
 // That compile runs on a V8 worker thread, so on a machine whose other core
-// is busy it competes with the dump itself. The decoder module is therefore
-// compiled with a budget ~1000x larger: its hottest function tiers up after
-// some 10k-100k records, when TurboFan starts to pay back, and a long dump or
-// event stream runs optimized from there on as before.
+// is busy it competes with the dump itself. The module is therefore compiled
+// with a larger budget: the hottest decode function tiers up after some tens
+// of thousands of records, when TurboFan starts to pay back (a 1M-entry
+// decode is ~1% slower than with V8's default, a 10k dump has no compile).
+// ctrack, whose time goes mostly into the WASM text formatter of the same
+// module, asks for a smaller one (setDecoderTieringBudget): with 1e9 the
+// formatter would stay in Liftoff for ~40% of a 1M-line listing (+12%).
 //
 // V8 (11.3) takes the budget from the flag when the module is compiled, so
 // the flag is set for the synchronous `new WebAssembly.Module` only and put
@@ -110,8 +113,18 @@ export function createCore(variant: WasmVariant = 'release'): WasmCore {
 // is done only on V8 versions whose default is known (it changed across V8
 // releases; elsewhere V8's own budget applies), and never when the process
 // was started with its own --wasm-tiering-budget.
-const DECODER_TIERING_BUDGET = 2_000_000_000; // < 2^31: the flag is an int
+let decoderTieringBudget = 1_000_000_000; // < 2^31: the flag is an int
 const V8_DEFAULT_TIERING_BUDGET: Record<number, number> = { 11: 1_800_000 };
+
+/**
+ * The WASM tiering budget decoder modules compiled from now on get (see the
+ * comment above); modules already compiled keep theirs.
+ * @internal
+ */
+export function setDecoderTieringBudget(budget: number): void {
+  if (!Number.isInteger(budget) || budget < 1 || budget > 0x7fffffff) throw new RangeError(`tiering budget out of range: ${budget}`);
+  decoderTieringBudget = budget;
+}
 
 let budgetDefault: number | null | undefined;
 
@@ -127,7 +140,7 @@ function tieringBudgetDefault(): number | null {
 function compileDecoder(bytes: Uint8Array): WebAssembly.Module {
   const restore = tieringBudgetDefault();
   if (restore === null) return new WebAssembly.Module(bytes);
-  setFlagsFromString(`--wasm-tiering-budget=${DECODER_TIERING_BUDGET}`);
+  setFlagsFromString(`--wasm-tiering-budget=${decoderTieringBudget}`);
   try {
     return new WebAssembly.Module(bytes);
   } finally {

@@ -3,17 +3,16 @@
 // comma list. Bad input is a UsageError: one line on stderr, exit code 2
 // (conntrack-tools' PARAMETER_PROBLEM).
 import { Command, CommanderError, Option } from 'commander';
-import { entry as entryOf, filterOf, origTuple, type EntryFlagValues, type LabelResolver } from './flags';
-import { tryLoadLabelMap, labelBit } from '../format/labels';
-import type { FilterBuilder } from '../filter';
+import { entry as entryOf, filterOf, origTuple, labelResolver, type EntryFlagValues } from './flags';
 import { UsageError } from './usage';
+import { DEFAULT_LABELS_FILE, LIST_TABLES, OUTPUT_FORMATS, type OutputFormat } from './options';
 
 export type CommandName = 'list' | 'get' | 'event' | 'stats' | 'count' | 'create' | 'flush' | 'delete' | 'update';
 export type Table = 'conntrack' | 'expect' | 'dying' | 'unconfirmed';
 
-/** -o values of conntrack-tools plus json. */
-export const OUTPUT_FORMATS = ['extended', 'xml', 'timestamp', 'id', 'ktimestamp', 'labels', 'userspace', 'json'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+export { OUTPUT_FORMATS, type OutputFormat };
+// cliFilter() and labelResolver() live in flags.ts (no commander); re-exported here for existing callers
+export { cliFilter, labelResolver } from './flags';
 
 export interface CliArgs {
   command: CommandName;
@@ -35,7 +34,7 @@ export interface CliArgs {
 
 export { UsageError };
 
-const TABLES: readonly Table[] = ['conntrack', 'expect', 'dying', 'unconfirmed'];
+const TABLES: readonly Table[] = LIST_TABLES;
 
 // Which tables each command accepts (as conntrack-tools does).
 const TABLES_OF: Record<CommandName, readonly Table[]> = {
@@ -143,7 +142,7 @@ function buildProgram(): Command {
   program
     .option('-o, --output <formats>', 'output formats, comma separated (extended,id,ktimestamp,labels,timestamp,xml,json)')
     .option('--replay <file>', 'read a pcap capture (LINKTYPE_NETLINK) instead of the kernel')
-    .option('--labels-file <path>', 'connlabel.conf for -o labels', '/etc/xtables/connlabel.conf')
+    .option('--labels-file <path>', 'connlabel.conf for -o labels', DEFAULT_LABELS_FILE)
     .option('--netns <name>', 'network namespace (name under /var/run/netns, or a path)')
     .option('-f, --family <family>', 'layer 3 family: ipv4 or ipv6')
     .option('--explain', 'with -L / -D / -E: say which filter conditions the kernel evaluates and which run in user space, then exit')
@@ -253,22 +252,6 @@ export function parseArgs(argv: string[]): CliArgs {
     ...(o.explain === true ? { explain: true } : {}),
     ...(o.write !== undefined ? { write: o.write as string } : {}),
   };
-}
-
-/** -l names resolved through connlabel.conf (--labels-file), loaded only when -l is given. */
-export function labelResolver(labelsFile: string | undefined, entry: EntryFlagValues): LabelResolver | undefined {
-  if (entry.label === undefined) return undefined;
-  const map = tryLoadLabelMap(labelsFile).map;
-  return (name) => {
-    if (!map) return undefined;
-    const bit = labelBit(map, name);
-    return bit < 0 ? undefined : bit;
-  };
-}
-
-/** The filter the -L / -D flags of `a` select (undefined when none). */
-export function cliFilter(a: CliArgs, entry: EntryFlagValues = a.entry): FilterBuilder | undefined {
-  return filterOf(entry, undefined, labelResolver(a.labelsFile, entry));
 }
 
 function optionKey(command: CommandName): string {

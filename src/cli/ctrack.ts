@@ -1,12 +1,25 @@
 #!/usr/bin/env node
 // ctrack: conntrack-tools compatible command line over this library.
-import { parseArgs, UsageError } from './args';
+import type { CliArgs } from './args';
+import { quickListArgs } from './quickargs';
+import { UsageError } from './usage';
 import { ConntrackError } from '../errors';
+import { setDecoderTieringBudget } from '../wasm';
 import { errorLine, Output, runExplain, runLive, runReplay, type RunIo } from './run';
 import { writeStdoutBytes } from './stdout';
 import { commandHelp } from './help';
 
+/**
+ * The WASM tiering budget ctrack's decoder module is compiled with: a
+ * listing's time goes mostly into the text formatter (the same WASM module),
+ * whose functions should reach TurboFan within the first ~50k lines; the
+ * library's larger default keeps them in Liftoff for ~40% of a 1M-line
+ * listing. Small listings still finish before anything is recompiled.
+ */
+const CLI_TIERING_BUDGET = 200_000_000;
+
 export async function main(argv: string[], io?: Partial<RunIo>): Promise<number> {
+  setDecoderTieringBudget(CLI_TIERING_BUDGET);
   const out = io?.out ?? new Output((s) => process.stdout.write(s), writeStdoutBytes);
   const err = io?.err ?? ((line: string) => process.stderr.write(line + '\n'));
   const run: RunIo = { out, err };
@@ -21,9 +34,10 @@ export async function main(argv: string[], io?: Partial<RunIo>): Promise<number>
     out.flush();
     return 0;
   }
-  let args;
+  let args: CliArgs;
   try {
-    args = parseArgs(argv);
+    // plain listings without commander (start-up time); everything else through it
+    args = quickListArgs(argv) ?? (require('./args') as typeof import('./args')).parseArgs(argv);
   } catch (e) {
     if (e instanceof UsageError) {
       err(`ctrack: ${e.message}`);

@@ -5,6 +5,8 @@ import { parseAddress, type FlowInput, type TupleInput } from '../encode';
 import { DCCP_STATES, SCTP_STATES, STATUS_FLAG_NAMES, TCP_STATES } from '../format/names';
 import { UsageError } from './usage';
 import { FilterBuilder } from '../filter';
+import { tryLoadLabelMap, labelBit } from '../format/labels';
+import type { CliArgs } from './args';
 
 /** The raw option values commander collected (strings), by long name. */
 export interface EntryFlagValues {
@@ -236,4 +238,20 @@ function cidr(v: string, flag: string): string {
   address(addr, flag);
   if (plen !== undefined && !/^[0-9]{1,3}$/.test(plen)) throw new UsageError(`${flag}: '${v}' has a bad prefix length`);
   return plen === undefined ? (addr.includes(':') ? `${addr}/128` : `${addr}/32`) : v;
+}
+
+/** -l names resolved through connlabel.conf (--labels-file), loaded only when -l is given. */
+export function labelResolver(labelsFile: string | undefined, entry: EntryFlagValues): LabelResolver | undefined {
+  if (entry.label === undefined) return undefined;
+  const map = tryLoadLabelMap(labelsFile).map;
+  return (name) => {
+    if (!map) return undefined;
+    const bit = labelBit(map, name);
+    return bit < 0 ? undefined : bit;
+  };
+}
+
+/** The filter the -L / -D flags of `a` select (undefined when none). */
+export function cliFilter(a: CliArgs, entry: EntryFlagValues = a.entry): FilterBuilder | undefined {
+  return filterOf(entry, undefined, labelResolver(a.labelsFile, entry));
 }

@@ -2,31 +2,41 @@
 // writer (one write per ~64 KiB, not per line); the summary goes to stderr
 // the way conntrack-tools prints it.
 import { ConntrackError } from '../errors';
-import { replayRecords } from '../replay';
 import { decodeError, toMessage } from '../materialize';
 import * as L from '../generated/layout';
 import * as A from '../generated/attrs';
 import { Conntrack } from '../conntrack';
-import { entry, origTuple } from './flags';
-import { cliFilter } from './args';
+import { entry, origTuple, cliFilter } from './flags';
 import { FilterBuilder } from '../filter';
 import { planFilter, explainText, kernelCaps } from '../plan';
 import { NetlinkSocket } from '../socket';
 import type { RecordView } from '../record';
 import type { Ctx0103, Decoder } from '../decoder';
-import { planEvents } from '../bpf';
-import { PcapWriter } from '../pcap';
-import { prognameCache } from './progname';
-import {
-  formatCountText, formatCpuStatsText, formatExpectStatsText, formatExpectText, formatFlowText,
-  formatExpectXml, formatFlowXml, formatMessageJson, formatOperationFailed, formatSummary,
-  tryLoadLabelMap, xmlDocumentHeader, xmlDocumentFooter,
-  type SummaryCommand, type LabelMap,
-} from '../format';
+import type { PcapWriter } from '../pcap';
+import { formatCountText, formatCpuStatsText, formatExpectStatsText } from '../format/stats';
+import { formatExpectText, formatFlowText } from '../format/text';
+import { formatOperationFailed, formatSummary, type SummaryCommand } from '../format/summary';
+import { tryLoadLabelMap, type LabelMap } from '../format/labels';
 import type { CliArgs } from './args';
 import type { Flow, Message } from '../types';
 import { FastFlowText, fastTextSupported } from '../format/fast';
 import { progress } from './progress';
+// Loaded by the commands that need them, not by every `ctrack -L`: capture
+// replay and writing (--replay, -E --write), event BPF plans (-E), the XML
+// and JSON formatters (-o xml / -o json), /proc program names (-E).
+// Each module is required once, on first use.
+function once<T>(load: () => T): () => T {
+  let m: T | undefined;
+  return () => (m ??= load());
+}
+const lazy = {
+  replay: once(() => require('../replay') as typeof import('../replay')),
+  pcap: once(() => require('../pcap') as typeof import('../pcap')),
+  bpf: once(() => require('../bpf') as typeof import('../bpf')),
+  xml: once(() => require('../format/xml') as typeof import('../format/xml')),
+  json: once(() => require('../format/json') as typeof import('../format/json')),
+  progname: once(() => require('./progname') as typeof import('./progname')),
+};
 
 /** Buffered text sink; flushes when large and at the end. */
 export class Output {
@@ -106,7 +116,7 @@ function makePrinter(a: CliArgs, io: RunIo, progname?: (portid: number) => strin
   const entry = (line: string): void => {
     if (line === '') return; // the library gives up on entries without an L4 protocol
     if (xml && !xmlOpen) {
-      io.out.line(xmlDocumentHeader(root).replace(/\n$/, ''));
+      io.out.line(lazy.xml().xmlDocumentHeader(root).replace(/\n$/, ''));
       xmlOpen = true;
     }
     io.out.line(line);
@@ -123,7 +133,7 @@ function makePrinter(a: CliArgs, io: RunIo, progname?: (portid: number) => strin
       return;
     }
     if (json) {
-      if (selected(m)) entry(formatMessageJson(m, { labels }));
+      if (selected(m)) entry(lazy.json().formatMessageJson(m, { labels }));
       return;
     }
     switch (m.kind) {
@@ -132,7 +142,7 @@ function makePrinter(a: CliArgs, io: RunIo, progname?: (portid: number) => strin
         if (isEvent && !m.event) return;
         if (xml) {
           // <when> only on events (NFCT_OF_TIME is set by -E -o timestamp, not by -L)
-          entry(formatFlowXml(m, { event: isEvent, ktimestamp: o.has('ktimestamp'), labels, now: tsSec, when: isEvent && o.has('timestamp') ? tsSec : undefined, userspace: isEvent, progname }));
+          entry(lazy.xml().formatFlowXml(m, { event: isEvent, ktimestamp: o.has('ktimestamp'), labels, now: tsSec, when: isEvent && o.has('timestamp') ? tsSec : undefined, userspace: isEvent, progname }));
         } else {
           entry(formatFlowText(m, {
             layer3: o.has('extended'), id: o.has('id'), ktimestamp: o.has('ktimestamp'), labels,
@@ -143,7 +153,7 @@ function makePrinter(a: CliArgs, io: RunIo, progname?: (portid: number) => strin
         return;
       case 'expect':
         if (!wantExpect || !(a.command === 'list' || a.command === 'get' || isEvent)) return;
-        if (xml) entry(formatExpectXml(m, { event: isEvent, when: o.has('timestamp') ? tsSec : undefined }));
+        if (xml) entry(lazy.xml().formatExpectXml(m, { event: isEvent, when: o.has('timestamp') ? tsSec : undefined }));
         else entry(formatExpectText(m, { event: isEvent, timestampPrefix: o.has('timestamp') ? { sec: tsSec, usec: tsUsec } : undefined }));
         return;
       case 'stats-cpu':
@@ -175,7 +185,7 @@ function makePrinter(a: CliArgs, io: RunIo, progname?: (portid: number) => strin
   }
 
   const finish = (): number => {
-    if (xmlOpen) io.out.line(xmlDocumentFooter(root).replace(/\n$/, ''));
+    if (xmlOpen) io.out.line(lazy.xml().xmlDocumentFooter(root).replace(/\n$/, ''));
     io.out.flush();
     if (failed) return 1;
     const cmd = summaryCommand(a);
@@ -208,7 +218,7 @@ export async function runReplay(a: CliArgs, io: RunIo): Promise<number> {
   const fast = fastFlowLines(a, io, p);
   const prog = progress(`${a.replay}: reading`, 'messages');
   try {
-    await replayRecords(a.replay as string, (rec, tsSec, tsUsec) => {
+    await lazy.replay().replayRecords(a.replay as string, (rec, tsSec, tsUsec) => {
       prog.add();
       if (fast && rec.kind === L.KIND_FLOW) return fast.add(rec, tsSec);
       fast?.flush();
@@ -412,7 +422,7 @@ export const processSignals: LiveSignals = {
 /** -E --explain: what goes into the event socket's BPF filter and what only WASM checks. */
 function explainEvents(a: CliArgs, io: RunIo): number {
   const filter = eventFilter(a);
-  const plan = planEvents(filter ? filter.conditions() : [], { bpf: a.replay === undefined });
+  const plan = lazy.bpf().planEvents(filter ? filter.conditions() : [], { bpf: a.replay === undefined });
   for (const line of plan.text.split('\n')) io.out.line(line);
   io.out.flush();
   return 0;
@@ -435,14 +445,14 @@ async function runEvents(a: CliArgs, io: RunIo, signals: LiveSignals): Promise<n
   const groups = expect
     ? [A.NFNLGRP_CONNTRACK_EXP_NEW, A.NFNLGRP_CONNTRACK_EXP_UPDATE, A.NFNLGRP_CONNTRACK_EXP_DESTROY]
     : [A.NFNLGRP_CONNTRACK_NEW, A.NFNLGRP_CONNTRACK_UPDATE, A.NFNLGRP_CONNTRACK_DESTROY];
-  const p = makePrinter(a, io, prognameCache());
-  const writer = a.write !== undefined ? await PcapWriter.open(a.write) : undefined;
+  const p = makePrinter(a, io, lazy.progname().prognameCache());
+  const writer = a.write !== undefined ? await lazy.pcap().PcapWriter.open(a.write) : undefined;
   // A large buffer: conntrack -E loses events from a few thousand per second on.
   const sock = NetlinkSocket.open({ netns: a.netns, groups, rcvBuf: EVENTS_RCVBUF });
   const filter = eventFilter(a);
   if (filter) {
     sock.decoder.setFilter(filter.compile());
-    const bpf = planEvents(filter.conditions()).program;
+    const bpf = lazy.bpf().planEvents(filter.conditions()).program;
     try {
       if (bpf) sock.native.attachFilter(bpf);
     } catch (e) {
