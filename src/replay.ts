@@ -43,10 +43,6 @@ export interface ReplayOptions {
 /** Receives each decoded record of a batch through the reused view. */
 export type RecordCallback = (rec: RecordView, tsSec: number, tsUsec: number, datagram: number) => void;
 
-function records(source: string | Uint8Array): Iterable<PcapRecord> | AsyncIterable<PcapRecord> {
-  return typeof source === 'string' ? readPcapFile(source) : readPcapBuffer(source);
-}
-
 /** A filled arena: datagram d of the batch is capture datagram first + d. */
 interface Batch {
   first: number;
@@ -55,30 +51,106 @@ interface Batch {
 }
 
 /**
+ * Batches the decoder's arena with the datagrams of a capture: add() each
+ * record; when the arena is full it returns the batch to decode first (and
+ * the record starts the next one). The batch object and its arrays are
+ * reused: a batch is decoded before the next one is filled.
+ */
+class Batcher {
+  private readonly batch: Batch = { first: 0, tsSec: [], tsUsec: [] };
+  private index = 0;
+
+  constructor(private readonly dec: Decoder) {
+    dec.reset();
+  }
+
+  /** Put one capture record into the arena; a full batch to decode first, or undefined. */
+  add(rec: PcapRecord): Batch | undefined {
+    const i = this.index++;
+    if (rec.protocol !== NETLINK_NETFILTER) return undefined;
+    const b = this.batch;
+    const truncated = rec.data.length < rec.origLen;
+    if (this.dec.push(rec.data, 0, truncated)) {
+      this.note(i, rec);
+      return undefined;
+    }
+    return b; // the caller decodes it, then calls next(rec)
+  }
+
+  /** After a full batch was decoded: start the next one with the record that did not fit. */
+  next(rec: PcapRecord): void {
+    const b = this.batch;
+    this.dec.reset();
+    b.tsSec.length = 0;
+    b.tsUsec.length = 0;
+    this.dec.push(rec.data, 0, rec.data.length < rec.origLen);
+    this.note(this.index - 1, rec);
+  }
+
+  /** The last, partly filled batch (undefined when empty); the decoder is reset afterwards by done(). */
+  rest(): Batch | undefined {
+    return this.batch.tsSec.length > 0 ? this.batch : undefined;
+  }
+
+  done(): void {
+    this.dec.reset();
+  }
+
+  private note(i: number, rec: PcapRecord): void {
+    const b = this.batch;
+    if (b.tsSec.length === 0) b.first = i;
+    b.tsSec.push(rec.tsSec);
+    b.tsUsec.push(rec.tsUsec);
+  }
+}
+
+/**
  * Fill the decoder's arena with as many datagrams of the capture as fit and
  * yield; the consumer decodes the batch before asking for the next one.
  * Datagrams of other netlink protocols than NETLINK_NETFILTER are skipped.
+ * A capture in memory is read synchronously (no promise per datagram).
  */
 async function* batches(source: string | Uint8Array, dec: Decoder): AsyncGenerator<Batch> {
-  let batch: Batch = { first: 0, tsSec: [], tsUsec: [] };
-  let index = 0;
-  dec.reset();
-  for await (const rec of records(source)) {
-    const i = index++;
-    if (rec.protocol !== NETLINK_NETFILTER) continue;
-    const truncated = rec.data.length < rec.origLen;
-    if (!dec.push(rec.data, 0, truncated)) {
-      yield batch;
-      dec.reset();
-      batch = { first: i, tsSec: [], tsUsec: [] };
-      dec.push(rec.data, 0, truncated);
-    }
-    if (batch.tsSec.length === 0) batch.first = i;
-    batch.tsSec.push(rec.tsSec);
-    batch.tsUsec.push(rec.tsUsec);
+  if (typeof source !== 'string') {
+    yield* bufferBatches(source, dec);
+    return;
   }
-  if (batch.tsSec.length > 0) yield batch;
-  dec.reset();
+  const batcher = new Batcher(dec);
+  for await (const rec of readPcapFile(source)) {
+    const full = batcher.add(rec);
+    if (full) {
+      yield full;
+      batcher.next(rec);
+    }
+  }
+  const rest = batcher.rest();
+  if (rest) yield rest;
+  batcher.done();
+}
+
+function* bufferBatches(source: Uint8Array, dec: Decoder): Generator<Batch> {
+  const batcher = new Batcher(dec);
+  for (const rec of readPcapBuffer(source)) {
+    const full = batcher.add(rec);
+    if (full) {
+      yield full;
+      batcher.next(rec);
+    }
+  }
+  const rest = batcher.rest();
+  if (rest) yield rest;
+  batcher.done();
+}
+
+/** Decode the batch in the decoder's arena, every record to onRecord. */
+function decodeBatch(dec: Decoder, b: Batch, onRecord: RecordCallback): void {
+  for (let n = dec.decodeNext(); n > 0; n = dec.decodeNext()) {
+    for (let i = 0; i < n; i++) {
+      const r = dec.record(i);
+      const d = r.datagram;
+      onRecord(r, b.tsSec[d], b.tsUsec[d], b.first + d);
+    }
+  }
 }
 
 function decoderFor(opts: ReplayOptions): Decoder {
@@ -95,15 +167,12 @@ function decoderFor(opts: ReplayOptions): Decoder {
  */
 export async function replayRecords(source: string | Uint8Array, onRecord: RecordCallback, opts: ReplayOptions = {}): Promise<void> {
   const dec = decoderFor(opts);
-  for await (const b of batches(source, dec)) {
-    for (let n = dec.decodeNext(); n > 0; n = dec.decodeNext()) {
-      for (let i = 0; i < n; i++) {
-        const r = dec.record(i);
-        const d = r.datagram;
-        onRecord(r, b.tsSec[d], b.tsUsec[d], b.first + d);
-      }
-    }
+  if (typeof source !== 'string') {
+    // bytes in memory: no await per batch either
+    for (const b of bufferBatches(source, dec)) decodeBatch(dec, b, onRecord);
+    return;
   }
+  for await (const b of batches(source, dec)) decodeBatch(dec, b, onRecord);
 }
 
 /**
