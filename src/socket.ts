@@ -418,33 +418,59 @@ export class NetlinkSocket {
       return this.finish(new ConntrackError('ERR_CT_SYSTEM', 'replies were lost: the receive buffer overflowed (ENOBUFS); raise rcvBuf', { errno: osConstants.errno.ENOBUFS, syscall: 'recvmsg' }));
     }
     // Walk the records in place: only what the caller keeps is materialized.
-    // The kind and flags are read from the record bytes here (this loop runs
-    // once per entry of a dump, mostly before the JIT has optimized it).
+    const d = this.decoder;
+    for (let n = d.decodeNext(); n > 0; n = d.decodeNext()) {
+      if (!this.onRecords(p, n)) return;
+    }
+    if (err) this.finish(toConntrackError(err, 'receiving the reply'));
+  }
+
+  // Records 0..n-1 of the decoder's current chunk (up to REC_MAX); false when
+  // the request ended. This runs once per entry of a dump, mostly before the
+  // JIT has optimized it, so it is kept small: the kind and flags are read
+  // from the record bytes, the layout constants are locals, the count is
+  // kept in a local, and every other kind of record goes to onOtherRecord().
+  // A chunk is short, so V8 switches to optimized code at the next chunk
+  // instead of compiling the loop a second time for on-stack replacement.
+  private onRecords(p: PendingRequest, n: number): boolean {
     const d = this.decoder;
     const bytes = d.core.bytes;
     const view = d.view;
     const only = p.only;
     const onRecord = p.onRecord as ReplyRecordHandler; // called as a plain function, as before
-    for (let n = d.decodeNext(); n > 0; n = d.decodeNext()) {
-      for (let i = 0, base = L.RECORDS; i < n; i++, base += L.REC_SIZE) {
-        const kind = bytes[base + L.REC_KIND];
-        // nlmsg_flags is a little-endian u16 in the record (WASM memory); NLM_F_DUMP_INTR is in its low byte
-        if ((bytes[base + L.REC_NLFLAGS] & A.NLM_F_DUMP_INTR) !== 0) p.interrupted = true;
-        if (kind === only) {
-          view.base = base; // d.record(i)
-          p.delivered.n++;
-          try {
-            onRecord(view);
-          } catch (e) {
-            return this.finish(e);
-          }
-          if (this.pending !== p) return; // closed from the callback
-          continue;
+    const KIND = L.REC_KIND;
+    const FLAGS = L.REC_NLFLAGS; // nlmsg_flags, a little-endian u16 in WASM memory: NLM_F_DUMP_INTR is in its low byte
+    const INTR = A.NLM_F_DUMP_INTR;
+    const SIZE = L.REC_SIZE;
+    const first = L.RECORDS;
+    const end = first + n * SIZE;
+    let delivered = 0;
+    let ok = true;
+    for (let base = first; base < end; base += SIZE) {
+      const kind = bytes[base + KIND];
+      if ((bytes[base + FLAGS] & INTR) !== 0) p.interrupted = true;
+      if (kind === only) {
+        view.base = base; // d.record(i)
+        delivered++;
+        try {
+          onRecord(view);
+        } catch (e) {
+          this.finish(e);
+          ok = false;
+          break;
         }
-        if (!this.onOtherRecord(p, d.record(i), kind)) return;
+        if (this.pending !== p) {
+          ok = false; // closed from the callback
+          break;
+        }
+      } else {
+        p.delivered.n += delivered;
+        delivered = 0;
+        if (!this.onOtherRecord(p, d.record((base - first) / SIZE), kind)) return false;
       }
     }
-    if (err) this.finish(toConntrackError(err, 'receiving the reply'));
+    p.delivered.n += delivered;
+    return ok;
   }
 
   // Every record but a streamed dump's entries (kept out of onReply so the
