@@ -216,6 +216,26 @@ interface RecordHeader {
 }
 
 /**
+ * The error for an incl_len above the file's limit or below the pseudo-header
+ * size (callers test `inclLen > limit || inclLen < NETLINK_PSEUDO_HEADER_LEN`
+ * inline: a call per record on the hot path costs an allocation).
+ */
+function badInclLen(inclLen: number, limit: number, snaplen: number, fileOffset: number): ConntrackError {
+  if (inclLen > limit) {
+    return captureError(
+      `record at file offset ${fileOffset}: incl_len ${inclLen} exceeds the limit of ${limit} bytes ` +
+        `(snaplen ${snaplen}, hard cap ${PCAP_MAX_RECORD_LEN})`,
+      fileOffset,
+    );
+  }
+  return captureError(
+    `record at file offset ${fileOffset}: incl_len ${inclLen} is shorter than the ` +
+      `${NETLINK_PSEUDO_HEADER_LEN}-byte LINKTYPE_NETLINK pseudo-header`,
+    fileOffset,
+  );
+}
+
+/**
  * Decode and check the record header at `bytes[at..at+16)`; `fileOffset` is
  * where it sits in the file, for messages. Only incl_len is checked here, so
  * callers can bound their allocation before touching the body.
@@ -225,20 +245,7 @@ function parseRecordHeader(bytes: Uint8Array, at: number, hdr: PcapHeader, fileO
   const le = hdr.byteOrder === 'le';
   const inclLen = dv.getUint32(at + 8, le);
   const limit = recordLimit(hdr);
-  if (inclLen > limit) {
-    throw captureError(
-      `record at file offset ${fileOffset}: incl_len ${inclLen} exceeds the limit of ${limit} bytes ` +
-        `(snaplen ${hdr.snaplen}, hard cap ${PCAP_MAX_RECORD_LEN})`,
-      fileOffset,
-    );
-  }
-  if (inclLen < NETLINK_PSEUDO_HEADER_LEN) {
-    throw captureError(
-      `record at file offset ${fileOffset}: incl_len ${inclLen} is shorter than the ` +
-        `${NETLINK_PSEUDO_HEADER_LEN}-byte LINKTYPE_NETLINK pseudo-header`,
-      fileOffset,
-    );
-  }
+  if (inclLen > limit || inclLen < NETLINK_PSEUDO_HEADER_LEN) throw badInclLen(inclLen, limit, hdr.snaplen, fileOffset);
   return {
     tsSec: dv.getUint32(at, le),
     tsFrac: dv.getUint32(at + 4, le),
@@ -288,10 +295,98 @@ function plainView(buf: Uint8Array): Uint8Array {
 }
 
 /**
+ * Walks the records of a capture in memory without allocating anything per
+ * record: `next()` moves to the next record and sets the fields of this one
+ * reused object; the datagram is `bytes[dataStart, dataEnd)`. Same checks,
+ * errors and order as {@link readPcapBuffer}, which is built on it. The
+ * header is checked by the constructor.
+ *
+ * @internal the allocation-free path of replayRecords(); the public API is readPcapBuffer.
+ */
+export class PcapCursor {
+  /** The capture as a plain Uint8Array (a Buffer input is re-viewed, not copied). */
+  readonly bytes: Uint8Array;
+  /** The parsed file header. */
+  readonly header: PcapHeader;
+  /** Fields of the current record, as in {@link PcapRecord}. */
+  tsSec = 0;
+  tsUsec = 0;
+  tsNsec = 0;
+  protocol = 0;
+  arphrd = 0;
+  origLen = 0;
+  fileOffset = 0;
+  /** The current record's datagram (without the pseudo-header) is bytes[dataStart, dataEnd). */
+  dataStart = 0;
+  dataEnd = 0;
+  private readonly dv: DataView;
+  private readonly le: boolean;
+  private readonly nanosecond: boolean;
+  private readonly limit: number;
+  private at = PCAP_FILE_HEADER_LEN;
+
+  constructor(buf: Uint8Array) {
+    this.bytes = plainView(buf);
+    this.header = readPcapHeader(this.bytes);
+    this.dv = viewOf(this.bytes);
+    this.le = this.header.byteOrder === 'le';
+    this.nanosecond = this.header.nanosecond;
+    this.limit = recordLimit(this.header);
+  }
+
+  /**
+   * Move to the next record; false at the end of the capture.
+   *
+   * @throws ConntrackError `ERR_CT_CAPTURE` as {@link readPcapBuffer} does.
+   */
+  next(): boolean {
+    const at = this.at;
+    const size = this.bytes.length;
+    if (at >= size) return false;
+    const left = size - at;
+    if (left < PCAP_RECORD_HEADER_LEN) throw recordHeaderCutShort(at, left);
+    const dv = this.dv;
+    const le = this.le;
+    const inclLen = dv.getUint32(at + 8, le);
+    if (inclLen > this.limit || inclLen < NETLINK_PSEUDO_HEADER_LEN) throw badInclLen(inclLen, this.limit, this.header.snaplen, at);
+    const bodyAt = at + PCAP_RECORD_HEADER_LEN;
+    if (size - bodyAt < inclLen) throw recordBodyCutShort(at, inclLen, size - bodyAt);
+    const frac = dv.getUint32(at + 4, le);
+    this.tsSec = dv.getUint32(at, le);
+    this.tsNsec = this.nanosecond ? frac : frac * 1000;
+    this.tsUsec = this.nanosecond ? Math.floor(frac / 1000) : frac;
+    // The pseudo-header is big endian whatever the file's byte order (it mirrors the SLL header).
+    this.protocol = dv.getUint16(bodyAt + 14, false);
+    this.arphrd = dv.getUint16(bodyAt + 2, false);
+    const origLen = dv.getUint32(at + 12, le) - NETLINK_PSEUDO_HEADER_LEN;
+    this.origLen = origLen > 0 ? origLen : 0;
+    this.fileOffset = at;
+    this.dataStart = bodyAt + NETLINK_PSEUDO_HEADER_LEN;
+    this.dataEnd = bodyAt + inclLen;
+    this.at = bodyAt + inclLen;
+    return true;
+  }
+
+  /** The current record as a new {@link PcapRecord} whose `data` is a zero-copy view into `bytes`. */
+  record(): PcapRecord {
+    return {
+      tsSec: this.tsSec,
+      tsUsec: this.tsUsec,
+      tsNsec: this.tsNsec,
+      protocol: this.protocol,
+      arphrd: this.arphrd,
+      data: this.bytes.subarray(this.dataStart, this.dataEnd),
+      origLen: this.origLen,
+      fileOffset: this.fileOffset,
+    };
+  }
+}
+
+/**
  * Iterate over the records of a capture that is already in memory.
  *
- * Each record's `data` is a zero-copy view into `buf`: it stays valid as long
- * as `buf` is not modified.
+ * Each yielded record is a new object the caller may keep; its `data` is a
+ * zero-copy view into `buf`: it stays valid as long as `buf` is not modified.
  *
  * @throws ConntrackError `ERR_CT_CAPTURE` (thrown from the iterator) for a bad
  *   file header, a record header or body cut short, or an incl_len that is
@@ -299,18 +394,8 @@ function plainView(buf: Uint8Array): Uint8Array {
  *   before the fault have been yielded by then.
  */
 export function* readPcapBuffer(buf: Uint8Array): Generator<PcapRecord, void, undefined> {
-  const bytes = plainView(buf);
-  const hdr = readPcapHeader(bytes);
-  let at = PCAP_FILE_HEADER_LEN;
-  while (at < bytes.length) {
-    const left = bytes.length - at;
-    if (left < PCAP_RECORD_HEADER_LEN) throw recordHeaderCutShort(at, left);
-    const rh = parseRecordHeader(bytes, at, hdr, at);
-    const bodyAt = at + PCAP_RECORD_HEADER_LEN;
-    if (bytes.length - bodyAt < rh.inclLen) throw recordBodyCutShort(at, rh.inclLen, bytes.length - bodyAt);
-    yield makeRecord(rh, bytes.subarray(bodyAt, bodyAt + rh.inclLen), hdr, at);
-    at = bodyAt + rh.inclLen;
-  }
+  const cur = new PcapCursor(buf);
+  while (cur.next()) yield cur.record();
 }
 
 /** Turn a Node system error into ERR_CT_CAPTURE, keeping errno/syscall for callers. */

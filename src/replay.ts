@@ -5,7 +5,7 @@ import { Decoder, type Ctx0103 } from './decoder';
 import { ConntrackError } from './errors';
 import * as L from './generated/layout';
 import { toMessage, decodeError } from './materialize';
-import { readPcapBuffer, readPcapFile, NETLINK_NETFILTER, type PcapRecord } from './pcap';
+import { PcapCursor, readPcapFile, NETLINK_NETFILTER } from './pcap';
 import type { RecordView } from './record';
 import type { Message } from './types';
 
@@ -43,64 +43,52 @@ export interface ReplayOptions {
 /** Receives each decoded record of a batch through the reused view. */
 export type RecordCallback = (rec: RecordView, tsSec: number, tsUsec: number, datagram: number) => void;
 
-/** A filled arena: datagram d of the batch is capture datagram first + d. */
+/** A filled arena: datagram d of the batch is capture datagram first + d, received at tsSec[d].tsUsec[d] (d < count). */
 interface Batch {
   first: number;
-  tsSec: number[];
-  tsUsec: number[];
+  count: number;
+  tsSec: Uint32Array;
+  tsUsec: Uint32Array;
 }
 
 /**
  * Batches the decoder's arena with the datagrams of a capture: add() each
- * record; when the arena is full it returns the batch to decode first (and
- * the record starts the next one). The batch object and its arrays are
- * reused: a batch is decoded before the next one is filled.
+ * datagram; when the arena is full it returns false, the caller decodes the
+ * batch, calls restart() and adds the datagram again. The batch object and
+ * its time stamp arrays (one slot per descriptor) are reused: a batch is
+ * decoded before the next one is filled, and nothing is allocated per datagram.
  */
 class Batcher {
-  private readonly batch: Batch = { first: 0, tsSec: [], tsUsec: [] };
-  private index = 0;
+  readonly batch: Batch = { first: 0, count: 0, tsSec: new Uint32Array(L.DESC_MAX), tsUsec: new Uint32Array(L.DESC_MAX) };
 
   constructor(private readonly dec: Decoder) {
     dec.reset();
   }
 
-  /** Put one capture record into the arena; a full batch to decode first, or undefined. */
-  add(rec: PcapRecord): Batch | undefined {
-    const i = this.index++;
-    if (rec.protocol !== NETLINK_NETFILTER) return undefined;
+  /** Put capture datagram `index` into the arena; false (nothing added) when the batch is full. */
+  add(index: number, data: Uint8Array, truncated: boolean, tsSec: number, tsUsec: number): boolean {
+    if (!this.dec.push(data, 0, truncated)) return false;
     const b = this.batch;
-    const truncated = rec.data.length < rec.origLen;
-    if (this.dec.push(rec.data, 0, truncated)) {
-      this.note(i, rec);
-      return undefined;
-    }
-    return b; // the caller decodes it, then calls next(rec)
+    const d = b.count++;
+    if (d === 0) b.first = index;
+    b.tsSec[d] = tsSec;
+    b.tsUsec[d] = tsUsec;
+    return true;
   }
 
-  /** After a full batch was decoded: start the next one with the record that did not fit. */
-  next(rec: PcapRecord): void {
-    const b = this.batch;
+  /** After a full batch was decoded: start the next one. */
+  restart(): void {
     this.dec.reset();
-    b.tsSec.length = 0;
-    b.tsUsec.length = 0;
-    this.dec.push(rec.data, 0, rec.data.length < rec.origLen);
-    this.note(this.index - 1, rec);
+    this.batch.count = 0;
   }
 
   /** The last, partly filled batch (undefined when empty); the decoder is reset afterwards by done(). */
   rest(): Batch | undefined {
-    return this.batch.tsSec.length > 0 ? this.batch : undefined;
+    return this.batch.count > 0 ? this.batch : undefined;
   }
 
   done(): void {
     this.dec.reset();
-  }
-
-  private note(i: number, rec: PcapRecord): void {
-    const b = this.batch;
-    if (b.tsSec.length === 0) b.first = i;
-    b.tsSec.push(rec.tsSec);
-    b.tsUsec.push(rec.tsUsec);
   }
 }
 
@@ -116,11 +104,15 @@ async function* batches(source: string | Uint8Array, dec: Decoder): AsyncGenerat
     return;
   }
   const batcher = new Batcher(dec);
+  let i = -1;
   for await (const rec of readPcapFile(source)) {
-    const full = batcher.add(rec);
-    if (full) {
-      yield full;
-      batcher.next(rec);
+    i++;
+    if (rec.protocol !== NETLINK_NETFILTER) continue;
+    const truncated = rec.data.length < rec.origLen;
+    if (!batcher.add(i, rec.data, truncated, rec.tsSec, rec.tsUsec)) {
+      yield batcher.batch;
+      batcher.restart();
+      batcher.add(i, rec.data, truncated, rec.tsSec, rec.tsUsec); // fits an empty arena (or push throws)
     }
   }
   const rest = batcher.rest();
@@ -128,13 +120,23 @@ async function* batches(source: string | Uint8Array, dec: Decoder): AsyncGenerat
   batcher.done();
 }
 
+/**
+ * A capture in memory, batch by batch, through one reused PcapCursor: no
+ * record object, DataView or promise per datagram; the only per-datagram
+ * allocation is the Uint8Array view that Decoder.push() takes.
+ */
 function* bufferBatches(source: Uint8Array, dec: Decoder): Generator<Batch> {
+  const cur = new PcapCursor(source);
   const batcher = new Batcher(dec);
-  for (const rec of readPcapBuffer(source)) {
-    const full = batcher.add(rec);
-    if (full) {
-      yield full;
-      batcher.next(rec);
+  const bytes = cur.bytes;
+  for (let i = 0; cur.next(); i++) {
+    if (cur.protocol !== NETLINK_NETFILTER) continue;
+    const data = bytes.subarray(cur.dataStart, cur.dataEnd);
+    const truncated = cur.dataEnd - cur.dataStart < cur.origLen;
+    if (!batcher.add(i, data, truncated, cur.tsSec, cur.tsUsec)) {
+      yield batcher.batch;
+      batcher.restart();
+      batcher.add(i, data, truncated, cur.tsSec, cur.tsUsec); // fits an empty arena (or push throws)
     }
   }
   const rest = batcher.rest();
