@@ -207,14 +207,6 @@ function recordLimit(hdr: PcapHeader): number {
   return hdr.snaplen === 0 ? PCAP_MAX_RECORD_LEN : Math.min(hdr.snaplen, PCAP_MAX_RECORD_LEN);
 }
 
-/** Fields of a 16-byte record header after validation. */
-interface RecordHeader {
-  tsSec: number;
-  tsFrac: number;
-  inclLen: number;
-  origLen: number;
-}
-
 /**
  * The error for an incl_len above the file's limit or below the pseudo-header
  * size (callers test `inclLen > limit || inclLen < NETLINK_PSEUDO_HEADER_LEN`
@@ -235,25 +227,6 @@ function badInclLen(inclLen: number, limit: number, snaplen: number, fileOffset:
   );
 }
 
-/**
- * Decode and check the record header at `bytes[at..at+16)`; `fileOffset` is
- * where it sits in the file, for messages. Only incl_len is checked here, so
- * callers can bound their allocation before touching the body.
- */
-function parseRecordHeader(bytes: Uint8Array, at: number, hdr: PcapHeader, fileOffset: number): RecordHeader {
-  const dv = viewOf(bytes);
-  const le = hdr.byteOrder === 'le';
-  const inclLen = dv.getUint32(at + 8, le);
-  const limit = recordLimit(hdr);
-  if (inclLen > limit || inclLen < NETLINK_PSEUDO_HEADER_LEN) throw badInclLen(inclLen, limit, hdr.snaplen, fileOffset);
-  return {
-    tsSec: dv.getUint32(at, le),
-    tsFrac: dv.getUint32(at + 4, le),
-    inclLen,
-    origLen: dv.getUint32(at + 12, le),
-  };
-}
-
 function recordHeaderCutShort(fileOffset: number, have: number): ConntrackError {
   return captureError(
     `record header at file offset ${fileOffset} is cut short: ${have} of ${PCAP_RECORD_HEADER_LEN} bytes`,
@@ -266,27 +239,6 @@ function recordBodyCutShort(fileOffset: number, inclLen: number, have: number): 
     `record at file offset ${fileOffset} is cut short: incl_len ${inclLen} but only ${have} bytes follow the record header`,
     fileOffset,
   );
-}
-
-/**
- * Build a record from its validated header and its body (`body` = incl_len
- * bytes: pseudo-header then datagram). `data` is a view into `body`, no copy.
- */
-function makeRecord(rh: RecordHeader, body: Uint8Array, hdr: PcapHeader, fileOffset: number): PcapRecord {
-  // The pseudo-header is big endian whatever the file's byte order (it mirrors the SLL header).
-  const dv = viewOf(body);
-  const tsNsec = hdr.nanosecond ? rh.tsFrac : rh.tsFrac * 1000;
-  const tsUsec = hdr.nanosecond ? Math.floor(rh.tsFrac / 1000) : rh.tsFrac;
-  return {
-    tsSec: rh.tsSec,
-    tsUsec,
-    tsNsec,
-    protocol: dv.getUint16(14, false),
-    arphrd: dv.getUint16(2, false),
-    data: body.subarray(NETLINK_PSEUDO_HEADER_LEN),
-    origLen: Math.max(0, rh.origLen - NETLINK_PSEUDO_HEADER_LEN),
-    fileOffset,
-  };
 }
 
 /** A plain Uint8Array view on the same memory (a Buffer input would otherwise leak through subarray). */
@@ -427,6 +379,20 @@ class FileWindow {
     this.buf = Buffer.allocUnsafe(chunk);
   }
 
+  /** The current buffer (replaced when a record needs a bigger one) and where its unconsumed bytes start. */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  get position(): number {
+    return this.start;
+  }
+
+  /** Consume `n` available bytes without a view of them. */
+  skip(n: number): void {
+    this.start += n;
+  }
+
   /** File offset of the first unconsumed byte. */
   get offset(): number {
     return this.readPos - (this.end - this.start);
@@ -491,6 +457,157 @@ function checkHighWaterMark(hwm: number | undefined): number {
 }
 
 /**
+ * The file counterpart of {@link PcapCursor}: streams a capture file through
+ * one reused window buffer of `highWaterMark` bytes (grown only for a larger
+ * record) and moves to the next record without allocating anything when that
+ * record is already buffered whole. Use:
+ *
+ *   while (cur.next() || (await cur.fill()) && cur.next()) { ... }
+ *
+ * The current record's datagram is `bytes[dataStart, dataEnd)`, valid until
+ * the next fill(). {@link readPcapFile} is built on it.
+ *
+ * @internal the allocation-free path of replayRecords(); the public API is readPcapFile.
+ */
+export class PcapFileCursor {
+  /** The window's buffer as a plain Uint8Array; may be a different one after fill(). */
+  bytes: Uint8Array;
+  /** Fields of the current record, as in {@link PcapRecord}. */
+  tsSec = 0;
+  tsUsec = 0;
+  tsNsec = 0;
+  protocol = 0;
+  arphrd = 0;
+  origLen = 0;
+  fileOffset = 0;
+  /** The current record's datagram (without the pseudo-header) is bytes[dataStart, dataEnd). */
+  dataStart = 0;
+  dataEnd = 0;
+  private bound: Buffer;
+  private dv: DataView;
+  private readonly le: boolean;
+  private readonly nanosecond: boolean;
+  private readonly limit: number;
+  private closing: Promise<void> | undefined;
+
+  private constructor(private readonly fh: FileHandle, private readonly win: FileWindow, readonly header: PcapHeader) {
+    this.bound = win.buffer;
+    this.bytes = plainView(this.bound);
+    this.dv = viewOf(this.bytes);
+    this.le = header.byteOrder === 'le';
+    this.nanosecond = header.nanosecond;
+    this.limit = recordLimit(header);
+  }
+
+  /**
+   * Open `path` and read its file header.
+   *
+   * @throws ConntrackError as {@link readPcapFile} does for the open and the file header.
+   */
+  static async open(path: string, opts: ReadPcapFileOptions = {}): Promise<PcapFileCursor> {
+    const chunk = checkHighWaterMark(opts.highWaterMark);
+    let fh: FileHandle;
+    try {
+      fh = await fsp.open(path, 'r');
+    } catch (err) {
+      throw ioError('open', path, 0, err);
+    }
+    try {
+      const win = new FileWindow(fh, path, chunk);
+      await win.need(PCAP_FILE_HEADER_LEN);
+      const hdr = readPcapHeader(win.take(Math.min(win.available, PCAP_FILE_HEADER_LEN)));
+      return new PcapFileCursor(fh, win, hdr);
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Move to the next record if it is buffered whole and return true; false
+   * when {@link fill} has to read first. Allocates nothing.
+   *
+   * @throws ConntrackError `ERR_CT_CAPTURE` for a bad incl_len.
+   */
+  next(): boolean {
+    const win = this.win;
+    const avail = win.available;
+    if (avail < PCAP_RECORD_HEADER_LEN) return false;
+    if (win.buffer !== this.bound) this.rebind();
+    const at = win.position;
+    const dv = this.dv;
+    const le = this.le;
+    const inclLen = dv.getUint32(at + 8, le);
+    if (inclLen > this.limit || inclLen < NETLINK_PSEUDO_HEADER_LEN) throw badInclLen(inclLen, this.limit, this.header.snaplen, win.offset);
+    if (avail - PCAP_RECORD_HEADER_LEN < inclLen) return false;
+    const bodyAt = at + PCAP_RECORD_HEADER_LEN;
+    const frac = dv.getUint32(at + 4, le);
+    this.fileOffset = win.offset;
+    this.tsSec = dv.getUint32(at, le);
+    this.tsNsec = this.nanosecond ? frac : frac * 1000;
+    this.tsUsec = this.nanosecond ? Math.floor(frac / 1000) : frac;
+    // The pseudo-header is big endian whatever the file's byte order (it mirrors the SLL header).
+    this.protocol = dv.getUint16(bodyAt + 14, false);
+    this.arphrd = dv.getUint16(bodyAt + 2, false);
+    const origLen = dv.getUint32(at + 12, le) - NETLINK_PSEUDO_HEADER_LEN;
+    this.origLen = origLen > 0 ? origLen : 0;
+    this.dataStart = bodyAt + NETLINK_PSEUDO_HEADER_LEN;
+    this.dataEnd = bodyAt + inclLen;
+    win.skip(PCAP_RECORD_HEADER_LEN + inclLen);
+    return true;
+  }
+
+  /**
+   * Read until the next record is buffered whole: true, then {@link next}
+   * returns it; false at the end of the file. The bytes of the current
+   * record may be overwritten.
+   *
+   * @throws ConntrackError `ERR_CT_CAPTURE` for a record cut short, a bad
+   *   incl_len (checked before its body is read) or a read error.
+   */
+  async fill(): Promise<boolean> {
+    const win = this.win;
+    const at = win.offset;
+    if (!(await win.need(PCAP_RECORD_HEADER_LEN))) {
+      if (win.available === 0) return false;
+      throw recordHeaderCutShort(at, win.available);
+    }
+    if (win.buffer !== this.bound) this.rebind();
+    // Validate incl_len before asking for the body, so a hostile length never reaches an allocation.
+    const inclLen = this.dv.getUint32(win.position + 8, this.le);
+    if (inclLen > this.limit || inclLen < NETLINK_PSEUDO_HEADER_LEN) throw badInclLen(inclLen, this.limit, this.header.snaplen, at);
+    if (!(await win.need(PCAP_RECORD_HEADER_LEN + inclLen))) throw recordBodyCutShort(at, inclLen, win.available - PCAP_RECORD_HEADER_LEN);
+    return true;
+  }
+
+  /** The current record as a new {@link PcapRecord}; its `data` is a view valid until the next fill(). */
+  record(): PcapRecord {
+    return {
+      tsSec: this.tsSec,
+      tsUsec: this.tsUsec,
+      tsNsec: this.tsNsec,
+      protocol: this.protocol,
+      arphrd: this.arphrd,
+      data: this.bytes.subarray(this.dataStart, this.dataEnd),
+      origLen: this.origLen,
+      fileOffset: this.fileOffset,
+    };
+  }
+
+  /** Close the file (once; later calls return the same promise). */
+  close(): Promise<void> {
+    this.closing ??= this.fh.close();
+    return this.closing;
+  }
+
+  private rebind(): void {
+    this.bound = this.win.buffer;
+    this.bytes = plainView(this.bound);
+    this.dv = viewOf(this.bytes);
+  }
+}
+
+/**
  * Stream the records of a capture file without loading it whole: the file is
  * read in chunks of `highWaterMark` bytes into one reused buffer, so memory
  * use stays around the chunk size plus the largest record (at most 16 MiB).
@@ -510,29 +627,11 @@ export async function* readPcapFile(
   path: string,
   opts: ReadPcapFileOptions = {},
 ): AsyncGenerator<PcapRecord, void, undefined> {
-  const chunk = checkHighWaterMark(opts.highWaterMark);
-  let fh: FileHandle;
+  const cur = await PcapFileCursor.open(path, opts);
   try {
-    fh = await fsp.open(path, 'r');
-  } catch (err) {
-    throw ioError('open', path, 0, err);
-  }
-  try {
-    const win = new FileWindow(fh, path, chunk);
-    await win.need(PCAP_FILE_HEADER_LEN);
-    const hdr = readPcapHeader(win.take(Math.min(win.available, PCAP_FILE_HEADER_LEN)));
-    for (;;) {
-      const at = win.offset;
-      await win.need(PCAP_RECORD_HEADER_LEN);
-      if (win.available === 0) return;
-      if (win.available < PCAP_RECORD_HEADER_LEN) throw recordHeaderCutShort(at, win.available);
-      // Validate incl_len before asking for the body, so a hostile length never reaches an allocation.
-      const rh = parseRecordHeader(win.take(PCAP_RECORD_HEADER_LEN), 0, hdr, at);
-      if (!(await win.need(rh.inclLen))) throw recordBodyCutShort(at, rh.inclLen, win.available);
-      yield makeRecord(rh, win.take(rh.inclLen), hdr, at);
-    }
+    while (cur.next() || ((await cur.fill()) && cur.next())) yield cur.record();
   } finally {
-    await fh.close();
+    await cur.close();
   }
 }
 

@@ -5,7 +5,7 @@ import { Decoder, type Ctx0103 } from './decoder';
 import { ConntrackError } from './errors';
 import * as L from './generated/layout';
 import { toMessage, decodeError } from './materialize';
-import { PcapCursor, readPcapFile, NETLINK_NETFILTER } from './pcap';
+import { PcapCursor, PcapFileCursor, NETLINK_NETFILTER } from './pcap';
 import type { RecordView } from './record';
 import type { Message } from './types';
 
@@ -43,10 +43,14 @@ export interface ReplayOptions {
 /** Receives each decoded record of a batch through the reused view. */
 export type RecordCallback = (rec: RecordView, tsSec: number, tsUsec: number, datagram: number) => void;
 
-/** A filled arena: datagram d of the batch is capture datagram first + d, received at tsSec[d].tsUsec[d] (d < count). */
+/**
+ * A filled arena: datagram d of the batch (d < count) is capture datagram
+ * index[d] (not first + d: datagrams of other protocols are skipped),
+ * received at tsSec[d].tsUsec[d].
+ */
 interface Batch {
-  first: number;
   count: number;
+  index: Uint32Array;
   tsSec: Uint32Array;
   tsUsec: Uint32Array;
 }
@@ -59,7 +63,7 @@ interface Batch {
  * decoded before the next one is filled, and nothing is allocated per datagram.
  */
 class Batcher {
-  readonly batch: Batch = { first: 0, count: 0, tsSec: new Uint32Array(L.DESC_MAX), tsUsec: new Uint32Array(L.DESC_MAX) };
+  readonly batch: Batch = { count: 0, index: new Uint32Array(L.DESC_MAX), tsSec: new Uint32Array(L.DESC_MAX), tsUsec: new Uint32Array(L.DESC_MAX) };
 
   constructor(private readonly dec: Decoder) {
     dec.reset();
@@ -70,7 +74,7 @@ class Batcher {
     if (!this.dec.push(data, 0, truncated)) return false;
     const b = this.batch;
     const d = b.count++;
-    if (d === 0) b.first = index;
+    b.index[d] = index;
     b.tsSec[d] = tsSec;
     b.tsUsec[d] = tsUsec;
     return true;
@@ -96,28 +100,34 @@ class Batcher {
  * Fill the decoder's arena with as many datagrams of the capture as fit and
  * yield; the consumer decodes the batch before asking for the next one.
  * Datagrams of other netlink protocols than NETLINK_NETFILTER are skipped.
- * A capture in memory is read synchronously (no promise per datagram).
+ * A capture in memory is read synchronously (no promise per datagram); a
+ * file awaits only when its read window runs dry (PcapFileCursor).
  */
 async function* batches(source: string | Uint8Array, dec: Decoder): AsyncGenerator<Batch> {
   if (typeof source !== 'string') {
     yield* bufferBatches(source, dec);
     return;
   }
-  const batcher = new Batcher(dec);
-  let i = -1;
-  for await (const rec of readPcapFile(source)) {
-    i++;
-    if (rec.protocol !== NETLINK_NETFILTER) continue;
-    const truncated = rec.data.length < rec.origLen;
-    if (!batcher.add(i, rec.data, truncated, rec.tsSec, rec.tsUsec)) {
-      yield batcher.batch;
-      batcher.restart();
-      batcher.add(i, rec.data, truncated, rec.tsSec, rec.tsUsec); // fits an empty arena (or push throws)
+  const cur = await PcapFileCursor.open(source);
+  try {
+    const batcher = new Batcher(dec);
+    for (let i = 0; cur.next() || ((await cur.fill()) && cur.next()); i++) {
+      if (cur.protocol !== NETLINK_NETFILTER) continue;
+      // the view is only read by push(), before the next fill() moves the window
+      const data = cur.bytes.subarray(cur.dataStart, cur.dataEnd);
+      const truncated = cur.dataEnd - cur.dataStart < cur.origLen;
+      if (!batcher.add(i, data, truncated, cur.tsSec, cur.tsUsec)) {
+        yield batcher.batch;
+        batcher.restart();
+        batcher.add(i, data, truncated, cur.tsSec, cur.tsUsec); // fits an empty arena (or push throws)
+      }
     }
+    const rest = batcher.rest();
+    if (rest) yield rest;
+    batcher.done();
+  } finally {
+    await cur.close();
   }
-  const rest = batcher.rest();
-  if (rest) yield rest;
-  batcher.done();
 }
 
 /**
@@ -150,7 +160,7 @@ function decodeBatch(dec: Decoder, b: Batch, onRecord: RecordCallback): void {
     for (let i = 0; i < n; i++) {
       const r = dec.record(i);
       const d = r.datagram;
-      onRecord(r, b.tsSec[d], b.tsUsec[d], b.first + d);
+      onRecord(r, b.tsSec[d], b.tsUsec[d], b.index[d]);
     }
   }
 }
@@ -205,10 +215,10 @@ export async function* replay(source: string | Uint8Array, opts: ReplayOptions =
             failure = err;
             break decode;
           }
-          opts.onBad?.(err, b.first + d);
+          opts.onBad?.(err, b.index[d]);
           continue;
         }
-        items.push({ message: toMessage(r), tsSec: b.tsSec[d], tsUsec: b.tsUsec[d], datagram: b.first + d });
+        items.push({ message: toMessage(r), tsSec: b.tsSec[d], tsUsec: b.tsUsec[d], datagram: b.index[d] });
       }
     }
     yield* items;
