@@ -16,6 +16,8 @@ export interface DecoderExports {
   recordSize(): number;
   regionBase(): number;
   selfTestViolation(): number;
+  /** Forget the shape templates (assembly/shape.ts); off = 1: learn no more. */
+  shapeReset(off: number): void;
 }
 
 /** One instance of the decoder with its own memory and views over it. */
