@@ -375,6 +375,7 @@ export const ST_KEY = 0; // u64: nlmsg_len | nlmsg_type << 32 | nlmsg_flags << 4
 export const ST_NCHUNKS = 8; // u32: 16-byte chunks compared (the last one ends at nlmsg_len)
 export const ST_NCONST = 12; // u32: record chunks with constant bytes
 export const ST_KIND_END = 16; // 8 x u8: ops of kind k are ST_OPS[ST_KIND_END[k-1]..ST_KIND_END[k]]
+export const ST_JIT = 24; // u32: 1 = compiled into slot i of the shape table (src/shape-jit.ts)
 export const ST_CHUNKS = 32; // ST_NCHUNKS x (16 bytes expected, 16 bytes mask)
 export const ST_CONST = 2080; // ST_NCONST x (16 bytes mask, 16 bytes value)
 export const ST_CONST_AT = 3360; // ST_NCONST x u16: record offset of each constant chunk

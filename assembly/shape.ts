@@ -93,8 +93,11 @@ export function shapeInit(): void {
   const key = load<u64>(m);
   for (let i: u32 = 0; i < n; i++) {
     const t = slotAt(i);
-    if (load<u64>(t + L.ST_KEY) == key && matches(t, m, len)) {
-      fill(t, r, m);
+    if (load<u64>(t + L.ST_KEY) != key) continue;
+    // compiled (src/shape-jit.ts): compares and writes in one call; the
+    // checked build interprets, so that its loads are checked
+    const jit = !BOUNDS_CHECKED && load<u32>(t + L.ST_JIT) != 0;
+    if (jit ? shapeJit(i, r, m) != 0 : matches(t, m, len) && fillTrue(t, r, m)) {
       const c: usize = L.CTRL;
       store<u32>(c + L.CTRL_SHAPE_HITS, load<u32>(c + L.CTRL_SHAPE_HITS) + 1);
       return true;
@@ -102,6 +105,18 @@ export function shapeInit(): void {
   }
   return false;
 }
+
+// @ts-ignore: decorator
+@inline function fillTrue(t: usize, r: usize, m: usize): bool {
+  fill(t, r, m);
+  return true;
+}
+
+// The compiled template of slot i (src/shape-jit.ts, through the trampoline
+// src/wasm.ts builds): 1 = it matched and wrote the record, 0 = no match.
+// @ts-ignore: decorator
+@external("env", "shapeJit")
+declare function shapeJit(slot: u32, r: usize, m: usize): i32;
 
 // All compared bytes of the message equal the template's. The key matched,
 // so len is the template's length and every chunk lies inside the message;
@@ -335,6 +350,7 @@ function learn(r: usize, m: usize, len: usize, decode: (r: usize, m: usize, len:
   buildConst(t);
   buildChunks(t, m, len);
   store<u64>(t + L.ST_KEY, load<u64>(m));
+  store<u32>(t + L.ST_JIT, 0); // until src/decoder.ts compiles it
   const h: usize = L.SHAPE;
   const n = load<u32>(h + L.SHAPE_COUNT);
   let slot = n;

@@ -4,7 +4,8 @@
 // the generic walk byte for byte: the release build (templates on) against
 // the generic build (FAST_PATHS=0) and the checked build (templates on, every
 // load checked against the message), on real flow messages repeated so their
-// shape is learned, then with their values and headers mutated.
+// shape is learned, then with their values and headers mutated. The release
+// build runs the templates compiled (src/shape-jit.ts) and interpreted.
 import * as fc from 'fast-check';
 import { readFileSync } from 'fs';
 import * as path from 'path';
@@ -35,9 +36,10 @@ const flows: Uint8Array[] = CAPTURES.flatMap((c) =>
   [...readPcapBuffer(readFileSync(path.join(FIX, `${c}.pcap`)))].slice(0, 300).flatMap((r) => split(r.data)),
 ).filter((m) => m[5] === 1 && (m[4] === 0 || m[4] === 2)); // NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW / _DELETE
 
-const release = new Decoder({ variant: 'release' });
+const release = new Decoder({ variant: 'release' }); // templates compiled (src/shape-jit.ts)
+const interp = new Decoder({ variant: 'release', shapeJit: false }); // templates interpreted
 const generic = new Decoder({ variant: 'generic' });
-const checked = new Decoder({ checked: true });
+const checked = new Decoder({ checked: true }); // interpreted, every load checked
 
 function ctrl(d: Decoder, off: number): number {
   return d.core.view.getUint32(L.CTRL + off, true);
@@ -81,13 +83,15 @@ function expectSame(bytes: Uint8Array): void {
   // (toEqual on typed arrays is slow: only for the report of a difference)
   const rel = raw(release, bytes);
   if (!same(rel)) expect(rel).toEqual(want);
+  const itp = raw(interp, bytes);
+  if (!same(itp)) expect(itp).toEqual(want);
   const chk = raw(checked, bytes);
   if (!same(chk)) expect(chk).toEqual(want);
   expect(checked.counters().violations).toBe(0);
 }
 
 beforeEach(() => {
-  for (const d of [release, checked]) d.core.exports.shapeReset(0);
+  for (const d of [release, interp, checked]) d.core.exports.shapeReset(0);
 });
 
 test('the captures have flow messages of several shapes', () => {
@@ -163,6 +167,17 @@ test('a value mutation at every byte of a message: template where the byte is a 
     }
     expect(hit).toBeGreaterThan(m.length); // about half the bytes of a flow message are values
   }
+});
+
+test('the release decoder compiles the templates it learns', () => {
+  expectSame(concat(flows[0], flows[0]));
+  const t = L.SHAPE + L.SHAPE_HDR;
+  expect(release.core.view.getUint32(L.SHAPE + L.SHAPE_COUNT, true)).toBe(1);
+  expect(release.core.view.getUint32(t + L.ST_JIT, true)).toBe(1);
+  expect(interp.core.view.getUint32(t + L.ST_JIT, true)).toBe(0);
+  const before = hits(release);
+  expectSame(concat(flows[0], flows[0]));
+  expect(hits(release)).toBe(before + 2);
 });
 
 test('learning is budgeted: messages of ever new shapes do not each cost a learning attempt', () => {
