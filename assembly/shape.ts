@@ -79,6 +79,11 @@ export function shapeInit(): void {
   store<u32>(h + L.SHAPE_COUNT, 0);
   store<u32>(h + L.SHAPE_NEXT, 0);
   store<u32>(h + L.SHAPE_CREDIT, CREDIT_COST);
+  // swizzle indices of the compiled byte swaps (0xff: lane zeroed)
+  store<u64>(h + L.SHAPE_BSWAP32, 0xffffffff_00010203);
+  store<u64>(h + L.SHAPE_BSWAP32 + 8, 0xffffffff_ffffffff);
+  store<u64>(h + L.SHAPE_BSWAP64, 0x00010203_04050607);
+  store<u64>(h + L.SHAPE_BSWAP64 + 8, 0xffffffff_ffffffff);
 }
 
 /**

@@ -8,7 +8,7 @@
 // offset a constant: the compares load the expected bytes and masks from the
 // template (the only data that is not a constant of the code), the constant
 // record bytes are immediate stores, and each copy op is a load and a store
-// (big-endian values byte-swapped with one SIMD shuffle).
+// (big-endian values byte-swapped with one SIMD swizzle).
 //
 // Returns 1 after writing record r from message m (the caller checked
 // nlmsg_len, nlmsg_type and nlmsg_flags: ST_KEY), 0 without writing anything
@@ -31,7 +31,7 @@ const OP = {
 } as const;
 // SIMD opcodes (after the 0xfd prefix)
 const V = {
-  load: 0x00, shuffle: 0x0d, and: 0x4e, or: 0x50, xor: 0x51, any_true: 0x53,
+  load: 0x00, swizzle: 0x0e, and: 0x4e, or: 0x50, xor: 0x51, any_true: 0x53,
   store32_lane: 0x5a, store64_lane: 0x5b, load32_zero: 0x5c, load64_zero: 0x5d,
 } as const;
 
@@ -82,17 +82,28 @@ export function shapeTrampolineBytes(): Uint8Array {
 /** f(r, m) for the template at absolute address t of `mem`. */
 export function shapeModuleBytes(mem: Uint8Array, t: number): Uint8Array {
   const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
-  const R = 0, M = 1, ACC = 2, Y = 3, X = 4; // params r, m; locals acc, y (v128), x (i32)
+  const R = 0, M = 1, ACC = 2, S32 = 3, S64 = 4, X = 5; // params r, m; locals acc, s32, s64 (v128), x (i32)
   const b: number[] = [];
   const simd = (op: number): void => {
     b.push(OP.simd);
     uleb(b, op);
   };
 
-  // 1. The compared bytes: acc |= (m[off..off+16] ^ expected) & mask, per chunk.
+  // 1. The compared bytes: acc |= (m[off..off+16] ^ expected) & mask, per
+  // chunk, and a test of acc after every CHUNK_GROUP chunks. Without those
+  // branches TurboFan schedules all loads first and spills most of them.
   const len = dv.getUint32(t + L.ST_KEY, true);
   const nch = dv.getUint32(t + L.ST_NCHUNKS, true);
+  const CHUNK_GROUP = 4;
   let first = true;
+  let inGroup = 0;
+  const test = (): void => {
+    b.push(OP.local_get, ACC);
+    simd(V.any_true);
+    b.push(OP.if, 0x40, OP.i32_const, 0, OP.return, OP.end);
+    first = true;
+    inGroup = 0;
+  };
   for (let c = 0; c < nch; c++) {
     const off = Math.min(c * 16, len - 16);
     const e = t + L.ST_CHUNKS + c * 32;
@@ -117,12 +128,9 @@ export function shapeModuleBytes(mem: Uint8Array, t: number): Uint8Array {
     }
     b.push(OP.local_set, ACC);
     first = false;
+    if (++inGroup === CHUNK_GROUP) test();
   }
-  if (!first) {
-    b.push(OP.local_get, ACC);
-    simd(V.any_true);
-    b.push(OP.if, 0x40, OP.i32_const, 0, OP.return, OP.end);
-  }
+  if (!first) test();
 
   // 2. Constant record bytes: immediate stores of each run (4, 2 or 1 bytes).
   const ncst = dv.getUint32(t + L.ST_NCONST, true);
@@ -150,7 +158,14 @@ export function shapeModuleBytes(mem: Uint8Array, t: number): Uint8Array {
     }
   }
 
-  // 3. The copies.
+  // 3. The copies. The byte-swap indices come from memory into locals once:
+  // as i8x16.shuffle immediates TurboFan rebuilds the constant at every use.
+  for (const [local, at] of [[S32, L.SHAPE_BSWAP32], [S64, L.SHAPE_BSWAP64]]) {
+    b.push(OP.i32_const, 0);
+    simd(V.load);
+    memarg(b, L.SHAPE + at);
+    b.push(OP.local_set, local);
+  }
   let i = 0;
   for (let kind = 0; kind < K_COUNT; kind++) {
     const end = mem[t + L.ST_KIND_END + kind];
@@ -173,10 +188,9 @@ export function shapeModuleBytes(mem: Uint8Array, t: number): Uint8Array {
         case K_SWAP64: {
           const n = kind === K_SWAP32 ? 4 : 8;
           simd(n === 4 ? V.load32_zero : V.load64_zero); memarg(b, src);
-          // i8x16.shuffle(y, y): the n value bytes reversed into lanes 0..n-1
-          b.push(OP.local_tee, Y, OP.local_get, Y);
-          simd(V.shuffle);
-          for (let l = 0; l < 16; l++) b.push(l < n ? n - 1 - l : l);
+          // the n value bytes reversed into lanes 0..n-1
+          b.push(OP.local_get, n === 4 ? S32 : S64);
+          simd(V.swizzle);
           simd(n === 4 ? V.store32_lane : V.store64_lane); memarg(b, dst); b.push(0);
           break;
         }
@@ -195,7 +209,7 @@ export function shapeModuleBytes(mem: Uint8Array, t: number): Uint8Array {
   const exps: number[] = [1];
   str(exps, 'f');
   exps.push(0x00, 0);
-  const fn: number[] = [2, 2, V128, 1, I32, ...b]; // locals: acc, y v128; x i32
+  const fn: number[] = [2, 3, V128, 1, I32, ...b]; // locals: acc, s32, s64 v128; x i32
   const code: number[] = [1];
   uleb(code, fn.length);
   code.push(...fn);
