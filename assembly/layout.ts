@@ -363,7 +363,7 @@ export const CTRL_SHAPE_REFUSED = 68; // u32 out: learning attempts that found n
 export const SHAPE = FILTER + FILTER_SIZE;
 export const SHAPE_HDR = 64;
 export const SHAPE_COUNT = 0; // u32: templates in use (slots 0..count-1)
-export const SHAPE_NEXT = 4; // u32: slot the next learned template replaces once all are in use
+export const SHAPE_JIT_HITS = 4; // u32: hits after which src/decoder.ts compiles a template (shapeInit: 512)
 export const SHAPE_CREDIT = 8; // u32: learning budget, +1 per message the templates missed
 export const SHAPE_OFF = 12; // u32: 1 = templates neither used nor learned (tests, benchmarks)
 export const SHAPE_BSWAP32 = 16; // 16 bytes: i8x16.swizzle indices reversing a be32 in lanes 0..3 (src/shape-jit.ts)
@@ -378,6 +378,7 @@ export const ST_NCHUNKS = 8; // u32: 16-byte chunks compared (the last one ends 
 export const ST_NCONST = 12; // u32: record chunks with constant bytes
 export const ST_KIND_END = 16; // 8 x u8: ops of kind k are ST_OPS[ST_KIND_END[k-1]..ST_KIND_END[k]]
 export const ST_JIT = 24; // u32: 1 = compiled into slot i of the shape table (src/shape-jit.ts)
+export const ST_HITS = 28; // u32: messages decoded by this template (all halved whenever one is evicted)
 export const ST_CHUNKS = 32; // ST_NCHUNKS x (16 bytes expected, 16 bytes mask)
 export const ST_CONST = 2080; // ST_NCONST x (16 bytes mask, 16 bytes value)
 export const ST_CONST_AT = 3360; // ST_NCONST x u16: record offset of each constant chunk

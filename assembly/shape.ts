@@ -19,9 +19,9 @@
 //     byte-swapped (be16/be32/be64 values), as a few lists of copy ops.
 // So a message with the same shape gets exactly the record bytes the generic
 // walk would write (same bytes, same untouched bytes). Interpreted here that
-// takes ~1000 instructions instead of ~1500; src/shape-jit.ts compiles each
-// template into a straight-line function (~400), which the release build
-// calls once the TS side has compiled it (ST_JIT).
+// takes ~1000 instructions instead of ~1500; src/shape-jit.ts compiles a
+// template that has decoded SHAPE_JIT_HITS messages into a straight-line
+// function (~350), which the release build calls from then on (ST_JIT).
 //
 // Learning does not duplicate the parsers' knowledge. It runs the generic
 // walk itself on a scratch copy of the message: unchanged, and with every
@@ -62,6 +62,10 @@ const K_COUNT: u32 = 7;
 const CREDIT_COST: u32 = 256;
 const CREDIT_MAX: u32 = 512;
 
+// Hits before a template is worth compiling (src/decoder.ts): a compile
+// costs 0.1-0.3 ms, as much as a few thousand template decodes save.
+const JIT_HITS: u32 = 512;
+
 const NLMSG_HDR_SEQ: usize = 8; // nlmsg_seq, nlmsg_pid: 8..15, written by decode() itself
 
 // @ts-ignore: decorator
@@ -77,7 +81,7 @@ export function shapeInit(): void {
   const h: usize = L.SHAPE;
   store<u32>(h + L.SHAPE_OFF, 0);
   store<u32>(h + L.SHAPE_COUNT, 0);
-  store<u32>(h + L.SHAPE_NEXT, 0);
+  store<u32>(h + L.SHAPE_JIT_HITS, JIT_HITS);
   store<u32>(h + L.SHAPE_CREDIT, CREDIT_COST);
   // swizzle indices of the compiled byte swaps (0xff: lane zeroed)
   store<u64>(h + L.SHAPE_BSWAP32, 0xffffffff_00010203);
@@ -107,6 +111,7 @@ export function shapeInit(): void {
     if (jit ? shapeJit(i, r, m) != 0 : matches(t, m, len) && fillTrue(t, r, m)) {
       const c: usize = L.CTRL;
       store<u32>(c + L.CTRL_SHAPE_HITS, load<u32>(c + L.CTRL_SHAPE_HITS) + 1);
+      store<u32>(t + L.ST_HITS, load<u32>(t + L.ST_HITS) + 1);
       return true;
     }
   }
@@ -358,14 +363,24 @@ function learn(r: usize, m: usize, len: usize, decode: (r: usize, m: usize, len:
   buildChunks(t, m, len);
   store<u64>(t + L.ST_KEY, load<u64>(m));
   store<u32>(t + L.ST_JIT, 0); // until src/decoder.ts compiles it
+  store<u32>(t + L.ST_HITS, 0);
+  // A free slot, else the one with the fewest hits. Evicting halves every hit
+  // count, so a template that stopped matching loses its slot in the end.
   const h: usize = L.SHAPE;
   const n = load<u32>(h + L.SHAPE_COUNT);
   let slot = n;
   if (n < <u32>L.SHAPE_MAX) {
     store<u32>(h + L.SHAPE_COUNT, n + 1);
   } else {
-    slot = load<u32>(h + L.SHAPE_NEXT);
-    store<u32>(h + L.SHAPE_NEXT, (slot + 1) % <u32>L.SHAPE_MAX);
+    let fewest: u32 = 0xffffffff;
+    for (let i: u32 = 0; i < n; i++) {
+      const hits = load<u32>(slotAt(i) + L.ST_HITS);
+      if (hits < fewest) {
+        fewest = hits;
+        slot = i;
+      }
+      store<u32>(slotAt(i) + L.ST_HITS, hits >> 1);
+    }
   }
   memory.copy(slotAt(slot), t, L.SHAPE_T_SIZE);
   return true;

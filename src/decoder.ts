@@ -91,7 +91,6 @@ export class Decoder {
   private started = false; // begin() called for the current batch
   private jitSummary: JitSummary | undefined;
   private readonly shapeJit: boolean;
-  private shapesLearned = 0; // CTRL_SHAPE_LEARNED when the templates were last compiled
 
   constructor(opts: DecoderOptions = {}) {
     this.core = createCore(opts.variant ?? (opts.checked === true ? 'checked' : 'release'));
@@ -196,20 +195,20 @@ export class Decoder {
       this.started = true;
     }
     const n = this.core.exports.decode();
-    // a template learned in that call: compile it for the next ones
-    if (this.shapeJit && this.core.view.getUint32(L.CTRL + L.CTRL_SHAPE_LEARNED, true) !== this.shapesLearned) this.compileShapes();
+    if (this.shapeJit) this.compileShapes();
     return n;
   }
 
-  // Compile every template not compiled yet into its slot of the shape table.
-  // A failure leaves that template interpreted: same records, slower.
+  // Compile the templates (assembly/shape.ts) that have decoded SHAPE_JIT_HITS
+  // messages and are not compiled yet into their slots of the shape table. A
+  // failure leaves that template interpreted: same records, slower.
   private compileShapes(): void {
     const dv = this.core.view;
-    this.shapesLearned = dv.getUint32(L.CTRL + L.CTRL_SHAPE_LEARNED, true);
     const count = dv.getUint32(L.SHAPE + L.SHAPE_COUNT, true);
+    const min = dv.getUint32(L.SHAPE + L.SHAPE_JIT_HITS, true);
     for (let i = 0; i < count; i++) {
       const t = L.SHAPE + L.SHAPE_HDR + i * L.SHAPE_T_SIZE;
-      if (dv.getUint32(t + L.ST_JIT, true) !== 0) continue;
+      if (dv.getUint32(t + L.ST_JIT, true) !== 0 || dv.getUint32(t + L.ST_HITS, true) < min) continue;
       try {
         const mod = new WebAssembly.Module(shapeModuleBytes(this.core.bytes, t));
         const f = new WebAssembly.Instance(mod, { env: { memory: this.core.memory } }).exports.f;

@@ -92,6 +92,9 @@ function expectSame(bytes: Uint8Array): void {
 
 beforeEach(() => {
   for (const d of [release, interp, checked]) d.core.exports.shapeReset(0);
+  // compile a template at its first hit (default: SHAPE_JIT_HITS hits), so the
+  // compiled templates take part in every comparison below
+  release.core.view.setUint32(L.SHAPE + L.SHAPE_JIT_HITS, 1, true);
 });
 
 test('the captures have flow messages of several shapes', () => {
@@ -169,15 +172,35 @@ test('a value mutation at every byte of a message: template where the byte is a 
   }
 });
 
-test('the release decoder compiles the templates it learns', () => {
-  expectSame(concat(flows[0], flows[0]));
+test('the release decoder compiles the templates that decoded SHAPE_JIT_HITS messages', () => {
+  release.core.exports.shapeReset(0); // SHAPE_JIT_HITS back to its default
+  const min = release.core.view.getUint32(L.SHAPE + L.SHAPE_JIT_HITS, true);
+  expect(min).toBeGreaterThan(1);
   const t = L.SHAPE + L.SHAPE_HDR;
+  expectSame(concat(...new Array<Uint8Array>(min).fill(flows[0]))); // min - 1 hits
+  expect(release.core.view.getUint32(t + L.ST_JIT, true)).toBe(0);
+  expectSame(concat(flows[0], flows[0]));
   expect(release.core.view.getUint32(L.SHAPE + L.SHAPE_COUNT, true)).toBe(1);
   expect(release.core.view.getUint32(t + L.ST_JIT, true)).toBe(1);
   expect(interp.core.view.getUint32(t + L.ST_JIT, true)).toBe(0);
   const before = hits(release);
   expectSame(concat(flows[0], flows[0]));
   expect(hits(release)).toBe(before + 2);
+});
+
+test('a new shape takes the slot of the template with the fewest hits once all are in use', () => {
+  // SHAPE_MAX + 1 shapes: flows[0] hit often, then SHAPE_MAX others hit once
+  expectSame(concat(flows[0], flows[0], flows[0], flows[0]));
+  const m = flows[0];
+  for (let n = 1; n <= L.SHAPE_MAX; n++) {
+    const b = concat(m, attr(200, new Uint8Array(n)));
+    new DataView(b.buffer).setUint32(0, b.length, true);
+    expectSame(concat(b, b));
+  }
+  expect(release.core.view.getUint32(L.SHAPE + L.SHAPE_COUNT, true)).toBe(L.SHAPE_MAX);
+  const before = hits(release);
+  expectSame(concat(flows[0], flows[0]));
+  expect(hits(release)).toBe(before + 2); // flows[0] kept its template
 });
 
 test('learning is budgeted: messages of ever new shapes do not each cost a learning attempt', () => {
