@@ -379,10 +379,11 @@ export const ST_NCONST = 12; // u32: record chunks with constant bytes
 export const ST_KIND_END = 16; // 8 x u8: ops of kind k are ST_OPS[ST_KIND_END[k-1]..ST_KIND_END[k]]
 export const ST_JIT = 24; // u32: 1 = compiled into slot i of the shape table (src/shape-jit.ts)
 export const ST_HITS = 28; // u32: messages decoded by this template (all halved whenever one is evicted)
-export const ST_CHUNKS = 32; // ST_NCHUNKS x (16 bytes expected, 16 bytes mask)
-export const ST_CONST = 2080; // ST_NCONST x (16 bytes mask, 16 bytes value)
-export const ST_CONST_AT = 3360; // ST_NCONST x u16: record offset of each constant chunk
-export const ST_OPS = 3440; // u32 each: source offset in the message | record offset << 16
+export const ST_MISSES = 32; // u32: messages with the key but another shape (assembly/shape.ts missed())
+export const ST_CHUNKS = 48; // ST_NCHUNKS x (16 bytes expected, 16 bytes mask)
+export const ST_CONST = 2096; // ST_NCONST x (16 bytes mask, 16 bytes value)
+export const ST_CONST_AT = 3376; // ST_NCONST x u16: record offset of each constant chunk
+export const ST_OPS = 3456; // u32 each: source offset in the message | record offset << 16
 export const SHAPE_SCR_MSG = SHAPE + SHAPE_HDR + SHAPE_MAX * SHAPE_T_SIZE; // learning: a copy of the message
 export const SHAPE_SCR_REC = SHAPE_SCR_MSG + SHAPE_MSG_MAX; // learning: 6 records
 export const SHAPE_SCR_FREE = SHAPE_SCR_REC + 6 * REC_SIZE; // learning: one byte per message byte
