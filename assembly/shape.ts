@@ -64,6 +64,10 @@ const K_COUNT: u32 = 7;
 const CREDIT_COST: u32 = 2048;
 const CREDIT_MAX: u32 = 4096;
 const DROP_MISSES: u32 = 64;
+// The first attempt comes after CREDIT_FIRST missed flow messages: a small
+// batch (a GET reply, a few events) is not worth the ~15 us (more while the
+// learning code is not optimized yet) of its latency.
+const CREDIT_FIRST: u32 = 256;
 
 // Hits before a template is worth compiling (src/decoder.ts): a compile
 // costs 0.1-0.3 ms, as much as a few thousand template decodes save.
@@ -79,13 +83,13 @@ const NLMSG_HDR_SEQ: usize = 8; // nlmsg_seq, nlmsg_pid: 8..15, written by decod
 let gChkLo: usize = 0;
 let gChkHi: usize = 0;
 
-/** Called by init(): templates forgotten, first learning attempt allowed at once. */
+/** Called by init(): templates forgotten, first learning attempt after CREDIT_FIRST misses. */
 export function shapeInit(): void {
   const h: usize = L.SHAPE;
   store<u32>(h + L.SHAPE_OFF, 0);
   store<u32>(h + L.SHAPE_COUNT, 0);
   store<u32>(h + L.SHAPE_JIT_HITS, JIT_HITS);
-  store<u32>(h + L.SHAPE_CREDIT, CREDIT_COST);
+  store<u32>(h + L.SHAPE_CREDIT, CREDIT_COST - CREDIT_FIRST);
   // swizzle indices of the compiled byte swaps (0xff: lane zeroed)
   store<u64>(h + L.SHAPE_BSWAP32, 0xffffffff_00010203);
   store<u64>(h + L.SHAPE_BSWAP32 + 8, 0xffffffff_ffffffff);
@@ -261,7 +265,7 @@ export function shapeMiss(r: usize, m: usize, len: usize, decode: (r: usize, m: 
 
 /**
  * Forget every template; with off = 1 also learn no more (off = 0: learn
- * again, first attempt at once). For tests and benchmarks.
+ * again, as after init()). For tests and benchmarks.
  */
 export function shapeReset(off: u32): void {
   shapeInit();
