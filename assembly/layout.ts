@@ -377,7 +377,7 @@ export const ST_KEY = 0; // u64: nlmsg_len | nlmsg_type << 32 | nlmsg_flags << 4
 export const ST_NCHUNKS = 8; // u32: 16-byte chunks compared (the last one ends at nlmsg_len)
 export const ST_NCONST = 12; // u32: record chunks with constant bytes
 export const ST_KIND_END = 16; // 8 x u8: ops of kind k are ST_OPS[ST_KIND_END[k-1]..ST_KIND_END[k]]
-export const ST_JIT = 24; // u32: 1 = compiled into slot i of the shape table (src/shape-jit.ts)
+export const ST_JIT = 24; // u32: 1 = compiled into slot i of the shape table (src/shape-jit.ts), 2 = compiling failed
 export const ST_HITS = 28; // u32: messages decoded by this template (all halved whenever one is evicted)
 export const ST_MISSES = 32; // u32: messages with the key but another shape (assembly/shape.ts missed())
 export const ST_CHUNKS = 48; // ST_NCHUNKS x (16 bytes expected, 16 bytes mask)

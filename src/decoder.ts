@@ -215,7 +215,7 @@ export class Decoder {
         this.core.shapeTable.set(i, f as (r: number, m: number) => number);
         dv.setUint32(t + L.ST_JIT, 1, true);
       } catch {
-        // interpreted
+        dv.setUint32(t + L.ST_JIT, 2, true); // interpreted, not tried again
       }
     }
   }
