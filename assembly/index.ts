@@ -11,6 +11,7 @@
 import * as L from "./layout";
 import * as A from "./attrs";
 import { filterPass } from "./filter";
+import { shapeApply, shapeBounds, shapeInit, shapeMiss } from "./shape";
 
 // ---------------------------------------------------------------------------
 // Bounds-instrumented loads. In the release build `chk` compiles to nothing.
@@ -1105,6 +1106,31 @@ function decodeMessage(r: usize, m: usize, len: usize): void {
   store<u8>(r + L.REC_KIND, <u8>kind);
 }
 
+// decodeMessage with the shape templates (assembly/shape.ts) in front: a
+// flow message of a learned shape is decoded by its template; a flow message
+// the templates missed may teach them its shape.
+// @ts-ignore: decorator
+@inline function decodeMessageShaped(r: usize, m: usize, len: usize): void {
+  if (BOUNDS_CHECKED) shapeBounds(m, m + len);
+  if (shapeApply(r, m, len)) return;
+  decodeMessage(r, m, len);
+  // Only conntrack entries, decoded without error. Not IPCTNL_MSG_CT_GET_CTRZERO:
+  // whether its reply is a flow can depend on CTRL_CTX_0103, not on its bytes.
+  if (gErr == 0 && load<u8>(r + L.REC_KIND) == L.KIND_FLOW &&
+      rdh16(m + 4) != ((<u32>A.NFNL_SUBSYS_CTNETLINK << 8) | <u32>A.IPCTNL_MSG_CT_GET_CTRZERO)) {
+    shapeMiss(r, m, len, decodeScratch);
+    gLo = m;
+    gHi = m + len;
+  }
+}
+
+// decodeMessage of a scratch copy (shape learning), with its bounds.
+function decodeScratch(r: usize, m: usize, len: usize): void {
+  gLo = m;
+  gHi = m + len;
+  decodeMessage(r, m, len);
+}
+
 // A framing fault: the rest of the datagram cannot be trusted.
 function badFrame(r: usize, dg: u32, m: usize, len: usize, code: u32, base: usize): void {
   store<u8>(r + L.REC_KIND, L.KIND_BAD);
@@ -1133,6 +1159,7 @@ function badFrame(r: usize, dg: u32, m: usize, len: usize, code: u32, base: usiz
 export function init(): u32 {
   const hb = <u32>__heap_base;
   memory.fill(L.CTRL, 0, L.CTRL_SIZE);
+  shapeInit();
   return hb > <u32>L.REGION_BASE ? hb - <u32>L.REGION_BASE : 0;
 }
 
@@ -1222,7 +1249,11 @@ export function decode(): u32 {
       store<u32>(r + L.REC_MSG_LEN, <u32>len);
       gLo = m;
       gHi = m + len;
-      decodeMessage(r, m, len);
+      if (FAST_PATHS) {
+        decodeMessageShaped(r, m, len);
+      } else {
+        decodeMessage(r, m, len);
+      }
       gLo = base;
       gHi = end;
       // Filter program (assembly/filter.ts): one load and a branch when unset.
@@ -1277,4 +1308,5 @@ export { encodeRequest, encodeStatus } from "./encode";
 export { filterCheck, evalCond as filterEvalCond } from "./filter";
 export { textFlowLine } from "./textfmt";
 export { directionBatch } from "./direction";
+export { shapeReset } from "./shape";
 import { flowDirection } from "./direction";

@@ -353,6 +353,44 @@ export const FERR_PLEN = 5; // prefix longer than the family's address
 export const FERR_ARG = 6; // other operand out of range (NAT kind, timeout min > max, negate not 0/1)
 
 // ---------------------------------------------------------------------------
+// Shape templates (assembly/shape.ts), in the scratch area after the filter
+// program. A template is learned from a flow message the generic walk
+// decoded; later messages whose nlmsghdr and attribute headers are the same
+// bytes are decoded by comparing those bytes and copying the values.
+export const CTRL_SHAPE_HITS = 60; // u32 out: messages decoded by a shape template
+export const CTRL_SHAPE_LEARNED = 64; // u32 out: templates learned
+export const CTRL_SHAPE_REFUSED = 68; // u32 out: learning attempts that found no template
+export const SHAPE = FILTER + FILTER_SIZE;
+export const SHAPE_HDR = 64;
+export const SHAPE_COUNT = 0; // u32: templates in use (slots 0..count-1)
+export const SHAPE_JIT_HITS = 4; // u32: hits after which src/decoder.ts compiles a template (shapeInit: 512)
+export const SHAPE_CREDIT = 8; // u32: learning budget, +1 per message the templates missed
+export const SHAPE_OFF = 12; // u32: 1 = templates neither used nor learned (tests, benchmarks)
+export const SHAPE_BSWAP32 = 16; // 16 bytes: i8x16.swizzle indices reversing a be32 in lanes 0..3 (src/shape-jit.ts)
+export const SHAPE_BSWAP64 = 32; // 16 bytes: the same for a be64 in lanes 0..7
+export const SHAPE_MAX = 16; // templates
+export const SHAPE_MSG_MAX = 1024; // longest message a template is learned from
+export const SHAPE_OPS_MAX = 160; // copy operations per template
+export const SHAPE_T_SIZE = 4096; // bytes per template
+// Template (SHAPE + SHAPE_HDR + slot * SHAPE_T_SIZE + ...)
+export const ST_KEY = 0; // u64: nlmsg_len | nlmsg_type << 32 | nlmsg_flags << 48
+export const ST_NCHUNKS = 8; // u32: 16-byte chunks compared (the last one ends at nlmsg_len)
+export const ST_NCONST = 12; // u32: record chunks with constant bytes
+export const ST_KIND_END = 16; // 8 x u8: ops of kind k are ST_OPS[ST_KIND_END[k-1]..ST_KIND_END[k]]
+export const ST_JIT = 24; // u32: 1 = compiled into slot i of the shape table (src/shape-jit.ts), 2 = compiling failed
+export const ST_HITS = 28; // u32: messages decoded by this template (all halved whenever one is evicted)
+export const ST_MISSES = 32; // u32: messages with the key but another shape (assembly/shape.ts missed())
+export const ST_CHUNKS = 48; // ST_NCHUNKS x (16 bytes expected, 16 bytes mask)
+export const ST_CONST = 2096; // ST_NCONST x (16 bytes mask, 16 bytes value)
+export const ST_CONST_AT = 3376; // ST_NCONST x u16: record offset of each constant chunk
+export const ST_OPS = 3456; // u32 each: source offset in the message | record offset << 16
+export const SHAPE_SCR_MSG = SHAPE + SHAPE_HDR + SHAPE_MAX * SHAPE_T_SIZE; // learning: a copy of the message
+export const SHAPE_SCR_REC = SHAPE_SCR_MSG + SHAPE_MSG_MAX; // learning: 6 records
+export const SHAPE_SCR_FREE = SHAPE_SCR_REC + 6 * REC_SIZE; // learning: one byte per message byte
+export const SHAPE_SCR_MAP = SHAPE_SCR_FREE + SHAPE_MSG_MAX; // learning: 4 bytes per record byte
+export const SHAPE_SCR_T = SHAPE_SCR_MAP + 4 * REC_SIZE; // learning: the template being built
+export const SHAPE_END = SHAPE_SCR_T + SHAPE_T_SIZE; // <= DIR_CFG
+// ---------------------------------------------------------------------------
 // Text output region (assembly/textfmt.ts): textFlowLine() appends conntrack's
 // text line of a flow record at TEXT_OUT + pos; TS writes the bytes out.
 // At the top of memory, clear of the regions above and of later additions.

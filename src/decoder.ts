@@ -11,6 +11,7 @@ import { RecordView } from './record';
 import { toMessage, decodeError } from './materialize';
 import type { Message } from './types';
 import { jitModule, type JitSummary } from './filter-jit';
+import { shapeModuleBytes } from './shape-jit';
 
 /** How to read nlmsg_type 0x0103, which the kernel uses for two replies. */
 export type Ctx0103 = 'guess' | 'flow' | 'exp-stats';
@@ -27,6 +28,11 @@ export interface DecoderOptions {
    * (default) looks at the first attribute: nested means a flow.
    */
   ctx0103?: Ctx0103;
+  /**
+   * Compile the shape templates the decoder learns (src/shape-jit.ts);
+   * default true. false: the decoder interprets them (same records, slower).
+   */
+  shapeJit?: boolean;
 }
 
 /** Counters kept by the decoder across batches. */
@@ -84,11 +90,13 @@ export class Decoder {
   private rxBytes = 0;
   private started = false; // begin() called for the current batch
   private jitSummary: JitSummary | undefined;
+  private readonly shapeJit: boolean;
 
   constructor(opts: DecoderOptions = {}) {
     this.core = createCore(opts.variant ?? (opts.checked === true ? 'checked' : 'release'));
     this.view = new RecordView(this.core);
     this.setContext0103(opts.ctx0103 ?? 'guess');
+    this.shapeJit = opts.shapeJit !== false && this.core.variant === 'release';
   }
 
   /** Change how nlmsg_type 0x0103 is read (see DecoderOptions.ctx0103). */
@@ -186,7 +194,30 @@ export class Decoder {
       this.core.exports.begin(this.ndgrams);
       this.started = true;
     }
-    return this.core.exports.decode();
+    const n = this.core.exports.decode();
+    if (this.shapeJit) this.compileShapes();
+    return n;
+  }
+
+  // Compile the templates (assembly/shape.ts) that have decoded SHAPE_JIT_HITS
+  // messages and are not compiled yet into their slots of the shape table. A
+  // failure leaves that template interpreted: same records, slower.
+  private compileShapes(): void {
+    const dv = this.core.view;
+    const count = dv.getUint32(L.SHAPE + L.SHAPE_COUNT, true);
+    const min = dv.getUint32(L.SHAPE + L.SHAPE_JIT_HITS, true);
+    for (let i = 0; i < count; i++) {
+      const t = L.SHAPE + L.SHAPE_HDR + i * L.SHAPE_T_SIZE;
+      if (dv.getUint32(t + L.ST_JIT, true) !== 0 || dv.getUint32(t + L.ST_HITS, true) < min) continue;
+      try {
+        const mod = new WebAssembly.Module(shapeModuleBytes(this.core.bytes, t));
+        const f = new WebAssembly.Instance(mod, { env: { memory: this.core.memory } }).exports.f;
+        this.core.shapeTable.set(i, f as (r: number, m: number) => number);
+        dv.setUint32(t + L.ST_JIT, 1, true);
+      } catch {
+        dv.setUint32(t + L.ST_JIT, 2, true); // interpreted, not tried again
+      }
+    }
   }
 
   /** Position the flyweight view on record i of the last decodeNext() and return it. */

@@ -19,7 +19,7 @@
 import * as A from './generated/attrs';
 import * as L from './generated/layout';
 
-// --- a minimal WASM binary writer --------------------------------------------
+// --- a minimal WASM binary writer (also used by src/shape-jit.ts) -------------
 
 const OP = {
   block: 0x02, if: 0x04, end: 0x0b, br_if: 0x0d, return: 0x0f, call: 0x10, call_indirect: 0x11,
@@ -30,7 +30,7 @@ const VOID = 0x40;
 const I32 = 0x7f;
 const FUNCREF = 0x70;
 
-function uleb(out: number[], v: number): void {
+export function uleb(out: number[], v: number): void {
   v >>>= 0;
   do {
     let b = v & 0x7f;
@@ -40,7 +40,7 @@ function uleb(out: number[], v: number): void {
   } while (v !== 0);
 }
 
-function sleb(out: number[], v: number): void {
+export function sleb(out: number[], v: number): void {
   v |= 0; // the i32 the constant stands for
   for (;;) {
     const b = v & 0x7f;
@@ -53,7 +53,7 @@ function sleb(out: number[], v: number): void {
   }
 }
 
-function str(out: number[], s: string): void {
+export function str(out: number[], s: string): void {
   uleb(out, s.length);
   for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
 }
@@ -64,7 +64,7 @@ function section(out: number[], id: number, body: number[]): void {
   for (const b of body) out.push(b);
 }
 
-function moduleBytes(sections: Array<[number, number[]]>): Uint8Array {
+export function moduleBytes(sections: Array<[number, number[]]>): Uint8Array {
   const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   for (const [id, body] of sections) section(out, id, body);
   return Uint8Array.from(out);

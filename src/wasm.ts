@@ -5,6 +5,7 @@
 import { readFileSync, existsSync } from 'fs';
 import { setFlagsFromString } from 'v8';
 import { trampolineBytes } from './filter-jit';
+import { shapeTrampolineBytes } from './shape-jit';
 import * as path from 'path';
 import { ConntrackError } from './errors';
 import * as L from './generated/layout';
@@ -17,6 +18,8 @@ export interface DecoderExports {
   recordSize(): number;
   regionBase(): number;
   selfTestViolation(): number;
+  /** Forget the shape templates (assembly/shape.ts); off = 1: learn no more. */
+  shapeReset(off: number): void;
 }
 
 /** One instance of the decoder with its own memory and views over it. */
@@ -29,6 +32,8 @@ export interface WasmCore {
   readonly variant: WasmVariant;
   /** Slot 0 holds the compiled filter function the decoder calls (src/filter-jit.ts). */
   readonly filterTable: WebAssembly.Table;
+  /** Slot i holds the compiled shape template i (src/shape-jit.ts). */
+  readonly shapeTable: WebAssembly.Table;
 }
 
 /**
@@ -48,6 +53,7 @@ const FILES: Record<WasmVariant, string> = {
 
 const modules: Partial<Record<WasmVariant, WebAssembly.Module>> = {};
 let trampoline: WebAssembly.Module | undefined;
+let shapeTrampoline: WebAssembly.Module | undefined;
 
 function wasmFile(variant: WasmVariant): string {
   const name = FILES[variant];
@@ -78,7 +84,9 @@ export function createCore(variant: WasmVariant = 'release'): WasmCore {
   // the compiled-filter slot: the decoder imports trampoline.call, which calls t[0]
   if (!trampoline) trampoline = new WebAssembly.Module(trampolineBytes());
   const tramp = new WebAssembly.Instance(trampoline).exports as { t: WebAssembly.Table; call: (r: number) => number };
-  const instance = new WebAssembly.Instance(compiled(variant), { env: { memory, filterJit: tramp.call } });
+  // the compiled shape templates: the decoder imports shapeJit(slot, r, m), which calls t[slot](r, m)
+  const shapes = new WebAssembly.Instance((shapeTrampoline ??= new WebAssembly.Module(shapeTrampolineBytes()))).exports as { t: WebAssembly.Table; call: (slot: number, r: number, m: number) => number };
+  const instance = new WebAssembly.Instance(compiled(variant), { env: { memory, filterJit: tramp.call, shapeJit: shapes.call } });
   const exports = instance.exports as unknown as DecoderExports;
   if (exports.recordSize() !== L.REC_SIZE || exports.regionBase() !== L.REGION_BASE) {
     throw new ConntrackError('ERR_CT_WASM', 'the decoder module does not match this build of the library (stale dist/wasm); run "npm run build"');
@@ -87,7 +95,7 @@ export function createCore(variant: WasmVariant = 'release'): WasmCore {
   if (overlap !== 0) {
     throw new ConntrackError('ERR_CT_WASM', `decoder static data overlaps the record regions by ${overlap} bytes`);
   }
-  return { memory, bytes: new Uint8Array(memory.buffer), view: new DataView(memory.buffer), exports, variant, filterTable: tramp.t };
+  return { memory, bytes: new Uint8Array(memory.buffer), view: new DataView(memory.buffer), exports, variant, filterTable: tramp.t, shapeTable: shapes.t };
 }
 
 // --- when the decoder's code is optimized ------------------------------------
