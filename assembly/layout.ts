@@ -363,7 +363,7 @@ export const CTRL_SHAPE_REFUSED = 68; // u32 out: learning attempts that found n
 export const SHAPE = FILTER + FILTER_SIZE;
 export const SHAPE_HDR = 64;
 export const SHAPE_COUNT = 0; // u32: templates in use (slots 0..count-1)
-export const SHAPE_JIT_HITS = 4; // u32: hits after which src/decoder.ts compiles a template (shapeInit: 512)
+export const SHAPE_JIT_HITS = 4; // u32: hits after which src/decoder.ts compiles a template (shapeInit: 8192)
 export const SHAPE_CREDIT = 8; // u32: learning budget, +1 per message the templates missed
 export const SHAPE_OFF = 12; // u32: 1 = templates neither used nor learned (tests, benchmarks)
 export const SHAPE_BSWAP32 = 16; // 16 bytes: i8x16.swizzle indices reversing a be32 in lanes 0..3 (src/shape-jit.ts)

@@ -71,8 +71,12 @@ const DROP_MISSES: u32 = 64;
 const CREDIT_FIRST: u32 = 256;
 
 // Hits before a template is worth compiling (src/decoder.ts): a compile
-// costs 0.1-0.3 ms, as much as a few thousand template decodes save.
-const JIT_HITS: u32 = 512;
+// costs 0.1-0.3 ms when the compiler's JS is warm, but the first one in a
+// process runs that JS cold and cost ~3 ms of a 10k-entry dump (two shapes
+// of 5,000 messages each; measured 2026-12-06 with bench/dump.js's API
+// child). A compiled template saves ~100 ns per message against the
+// interpreted one, so it pays from some 10k-30k messages on: 8192.
+const JIT_HITS: u32 = 8192;
 
 const NLMSG_HDR_SEQ: usize = 8; // nlmsg_seq, nlmsg_pid: 8..15, written by decode() itself
 
