@@ -247,19 +247,16 @@ function plainView(buf: Uint8Array): Uint8Array {
 }
 
 /**
- * Walks the records of a capture in memory without allocating anything per
- * record: `next()` moves to the next record and sets the fields of this one
- * reused object; the datagram is `bytes[dataStart, dataEnd)`. Same checks,
- * errors and order as {@link readPcapBuffer}, which is built on it. The
- * header is checked by the constructor.
+ * Fields of a cursor's current record, as in {@link PcapRecord}, and how they
+ * are read from a record header: shared by {@link PcapCursor} (a capture in
+ * memory) and {@link PcapFileCursor} (a file read through a window), which
+ * differ only in where the bytes are and what happens when they run out.
  *
- * @internal the allocation-free path of replayRecords(); the public API is readPcapBuffer.
+ * @internal
  */
-export class PcapCursor {
-  /** The capture as a plain Uint8Array (a Buffer input is re-viewed, not copied). */
-  readonly bytes: Uint8Array;
-  /** The parsed file header. */
-  readonly header: PcapHeader;
+abstract class RecordFields {
+  /** The bytes the current record's datagram is in (see dataStart/dataEnd). */
+  abstract bytes: Uint8Array;
   /** Fields of the current record, as in {@link PcapRecord}. */
   tsSec = 0;
   tsUsec = 0;
@@ -271,6 +268,54 @@ export class PcapCursor {
   /** The current record's datagram (without the pseudo-header) is bytes[dataStart, dataEnd). */
   dataStart = 0;
   dataEnd = 0;
+
+  // Set the fields from the record header at `at` in `dv`, whose incl_len
+  // (already validated, body present) is `inclLen`.
+  protected readFields(dv: DataView, at: number, le: boolean, nanosecond: boolean, inclLen: number, fileOffset: number): void {
+    const bodyAt = at + PCAP_RECORD_HEADER_LEN;
+    const frac = dv.getUint32(at + 4, le);
+    this.tsSec = dv.getUint32(at, le);
+    this.tsNsec = nanosecond ? frac : frac * 1000;
+    this.tsUsec = nanosecond ? Math.floor(frac / 1000) : frac;
+    // The pseudo-header is big endian whatever the file's byte order (it mirrors the SLL header).
+    this.protocol = dv.getUint16(bodyAt + 14, false);
+    this.arphrd = dv.getUint16(bodyAt + 2, false);
+    const origLen = dv.getUint32(at + 12, le) - NETLINK_PSEUDO_HEADER_LEN;
+    this.origLen = origLen > 0 ? origLen : 0;
+    this.fileOffset = fileOffset;
+    this.dataStart = bodyAt + NETLINK_PSEUDO_HEADER_LEN;
+    this.dataEnd = bodyAt + inclLen;
+  }
+
+  /** The current record as a new {@link PcapRecord}; `data` is a view into `bytes`. */
+  record(): PcapRecord {
+    return {
+      tsSec: this.tsSec,
+      tsUsec: this.tsUsec,
+      tsNsec: this.tsNsec,
+      protocol: this.protocol,
+      arphrd: this.arphrd,
+      data: this.bytes.subarray(this.dataStart, this.dataEnd),
+      origLen: this.origLen,
+      fileOffset: this.fileOffset,
+    };
+  }
+}
+
+/**
+ * Walks the records of a capture in memory without allocating anything per
+ * record: `next()` moves to the next record and sets the fields of this one
+ * reused object; the datagram is `bytes[dataStart, dataEnd)`. Same checks,
+ * errors and order as {@link readPcapBuffer}, which is built on it. The
+ * header is checked by the constructor.
+ *
+ * @internal the allocation-free path of replayRecords(); the public API is readPcapBuffer.
+ */
+export class PcapCursor extends RecordFields {
+  /** The capture as a plain Uint8Array (a Buffer input is re-viewed, not copied). */
+  readonly bytes: Uint8Array;
+  /** The parsed file header. */
+  readonly header: PcapHeader;
   private readonly dv: DataView;
   private readonly le: boolean;
   private readonly nanosecond: boolean;
@@ -278,6 +323,7 @@ export class PcapCursor {
   private at = PCAP_FILE_HEADER_LEN;
 
   constructor(buf: Uint8Array) {
+    super();
     this.bytes = plainView(buf);
     this.header = readPcapHeader(this.bytes);
     this.dv = viewOf(this.bytes);
@@ -303,35 +349,11 @@ export class PcapCursor {
     if (inclLen > this.limit || inclLen < NETLINK_PSEUDO_HEADER_LEN) throw badInclLen(inclLen, this.limit, this.header.snaplen, at);
     const bodyAt = at + PCAP_RECORD_HEADER_LEN;
     if (size - bodyAt < inclLen) throw recordBodyCutShort(at, inclLen, size - bodyAt);
-    const frac = dv.getUint32(at + 4, le);
-    this.tsSec = dv.getUint32(at, le);
-    this.tsNsec = this.nanosecond ? frac : frac * 1000;
-    this.tsUsec = this.nanosecond ? Math.floor(frac / 1000) : frac;
-    // The pseudo-header is big endian whatever the file's byte order (it mirrors the SLL header).
-    this.protocol = dv.getUint16(bodyAt + 14, false);
-    this.arphrd = dv.getUint16(bodyAt + 2, false);
-    const origLen = dv.getUint32(at + 12, le) - NETLINK_PSEUDO_HEADER_LEN;
-    this.origLen = origLen > 0 ? origLen : 0;
-    this.fileOffset = at;
-    this.dataStart = bodyAt + NETLINK_PSEUDO_HEADER_LEN;
-    this.dataEnd = bodyAt + inclLen;
+    this.readFields(dv, at, le, this.nanosecond, inclLen, at);
     this.at = bodyAt + inclLen;
     return true;
   }
 
-  /** The current record as a new {@link PcapRecord} whose `data` is a zero-copy view into `bytes`. */
-  record(): PcapRecord {
-    return {
-      tsSec: this.tsSec,
-      tsUsec: this.tsUsec,
-      tsNsec: this.tsNsec,
-      protocol: this.protocol,
-      arphrd: this.arphrd,
-      data: this.bytes.subarray(this.dataStart, this.dataEnd),
-      origLen: this.origLen,
-      fileOffset: this.fileOffset,
-    };
-  }
 }
 
 /**
@@ -469,20 +491,9 @@ function checkHighWaterMark(hwm: number | undefined): number {
  *
  * @internal the allocation-free path of replayRecords(); the public API is readPcapFile.
  */
-export class PcapFileCursor {
+export class PcapFileCursor extends RecordFields {
   /** The window's buffer as a plain Uint8Array; may be a different one after fill(). */
   bytes: Uint8Array;
-  /** Fields of the current record, as in {@link PcapRecord}. */
-  tsSec = 0;
-  tsUsec = 0;
-  tsNsec = 0;
-  protocol = 0;
-  arphrd = 0;
-  origLen = 0;
-  fileOffset = 0;
-  /** The current record's datagram (without the pseudo-header) is bytes[dataStart, dataEnd). */
-  dataStart = 0;
-  dataEnd = 0;
   private bound: Buffer;
   private dv: DataView;
   private readonly le: boolean;
@@ -491,6 +502,7 @@ export class PcapFileCursor {
   private closing: Promise<void> | undefined;
 
   private constructor(private readonly fh: FileHandle, private readonly win: FileWindow, readonly header: PcapHeader) {
+    super();
     this.bound = win.buffer;
     this.bytes = plainView(this.bound);
     this.dv = viewOf(this.bytes);
@@ -540,19 +552,7 @@ export class PcapFileCursor {
     const inclLen = dv.getUint32(at + 8, le);
     if (inclLen > this.limit || inclLen < NETLINK_PSEUDO_HEADER_LEN) throw badInclLen(inclLen, this.limit, this.header.snaplen, win.offset);
     if (avail - PCAP_RECORD_HEADER_LEN < inclLen) return false;
-    const bodyAt = at + PCAP_RECORD_HEADER_LEN;
-    const frac = dv.getUint32(at + 4, le);
-    this.fileOffset = win.offset;
-    this.tsSec = dv.getUint32(at, le);
-    this.tsNsec = this.nanosecond ? frac : frac * 1000;
-    this.tsUsec = this.nanosecond ? Math.floor(frac / 1000) : frac;
-    // The pseudo-header is big endian whatever the file's byte order (it mirrors the SLL header).
-    this.protocol = dv.getUint16(bodyAt + 14, false);
-    this.arphrd = dv.getUint16(bodyAt + 2, false);
-    const origLen = dv.getUint32(at + 12, le) - NETLINK_PSEUDO_HEADER_LEN;
-    this.origLen = origLen > 0 ? origLen : 0;
-    this.dataStart = bodyAt + NETLINK_PSEUDO_HEADER_LEN;
-    this.dataEnd = bodyAt + inclLen;
+    this.readFields(dv, at, le, this.nanosecond, inclLen, win.offset);
     win.skip(PCAP_RECORD_HEADER_LEN + inclLen);
     return true;
   }
@@ -580,19 +580,6 @@ export class PcapFileCursor {
     return true;
   }
 
-  /** The current record as a new {@link PcapRecord}; its `data` is a view valid until the next fill(). */
-  record(): PcapRecord {
-    return {
-      tsSec: this.tsSec,
-      tsUsec: this.tsUsec,
-      tsNsec: this.tsNsec,
-      protocol: this.protocol,
-      arphrd: this.arphrd,
-      data: this.bytes.subarray(this.dataStart, this.dataEnd),
-      origLen: this.origLen,
-      fileOffset: this.fileOffset,
-    };
-  }
 
   /** Close the file (once; later calls return the same promise). */
   close(): Promise<void> {

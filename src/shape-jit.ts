@@ -18,7 +18,7 @@
 // that learned it. The checked build never calls it (its loads are checked
 // in the interpreter). test/shape.test.ts holds it to the generic walk.
 import * as L from './generated/layout';
-import { moduleBytes, str, uleb } from './filter-jit';
+import { moduleBytes, sleb, str, uleb } from './filter-jit';
 
 const I32 = 0x7f;
 const V128 = 0x7b;
@@ -45,17 +45,8 @@ function memarg(out: number[], offset: number): void {
 }
 
 function i32const(out: number[], v: number): void {
-  out.push(OP.i32_const); // then the signed LEB128 of the i32 v
-  v |= 0;
-  for (;;) {
-    const b = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return;
-    }
-    out.push(b | 0x80);
-  }
+  out.push(OP.i32_const);
+  sleb(out, v); // the signed LEB128 of the i32 v
 }
 
 /**
