@@ -4,7 +4,7 @@
 // hangs); a dump consumer that stops reading holds the rest in the kernel
 // instead of growing the process; dumps under a concurrent create/delete churn.
 import { spawn, type ChildProcess } from 'child_process';
-import { readdirSync } from 'fs';
+import { readdirSync, readlinkSync } from 'fs';
 import * as path from 'path';
 import { Conntrack } from '../src/conntrack';
 import { ConntrackError } from '../src/errors';
@@ -20,7 +20,30 @@ const TABLE = 20_000; // entries 0..TABLE-1 of bench/fill.js: sources in 10.1.0.
 const CHURN_BASE = 1 << 16; // churn entries: sources in 10.2.0.0/16
 const CHURN_COUNT = 2_000;
 
-const openFds = (): number => readdirSync('/proc/self/fd').length;
+// What every open fd points at ('socket:[inode]', a path, 'pipe:[inode]'),
+// counted. A leak is a target open more times after than before; an fd that
+// something else in the worker closed meanwhile (seen once in CI: a transient
+// fd open at the first snapshot) is not one.
+function openFds(): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed between readdir and readlink (the readdir's own fd, for one)
+    }
+    m.set(target, (m.get(target) ?? 0) + 1);
+  }
+  return m;
+}
+
+/** The fds open in `after` beyond those in `before` ("target xN"). */
+function leaked(before: Map<string, number>, after: Map<string, number>): string[] {
+  const out: string[] = [];
+  for (const [t, n] of after) if (n > (before.get(t) ?? 0)) out.push(`${t} x${n - (before.get(t) ?? 0)}`);
+  return out;
+}
 
 /** Settle `p` or fail naming `what` after `ms` (a bound against hangs, not a timing assertion). */
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -67,7 +90,7 @@ test('1,000 open/close cycles (some with a dump and a deleteMatching socket) lea
     if (i % 250 === 0) await ct.deleteMatching(new FilterBuilder().src('192.0.2.0/24'));
     ct.close();
   }
-  expect(openFds()).toBe(before);
+  expect(leaked(before, openFds())).toEqual([]);
 }, 300_000);
 
 // Known gap (src/events.ts, reported, not fixed here): the rest of the batch
@@ -238,7 +261,7 @@ describe('with a table of 20,000 entries', () => {
     expect(outcome).toBe('ERR_CT_CLOSED');
     expect(deleted).toBeGreaterThanOrEqual(500);
     expect(deleted).toBeLessThan(TABLE);
-    expect(openFds()).toBe(before);
+    expect(leaked(before, openFds())).toEqual([]);
   }, 90_000);
 });
 
