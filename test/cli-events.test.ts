@@ -12,6 +12,7 @@ import { readFileSync } from 'fs';
 import { prognameCache } from '../src/cli/progname';
 import { Netns, tool } from './helpers/netns';
 import { ctrack } from './helpers/cli';
+import { sleep } from './helpers/wait';
 
 let ns: Netns;
 let dir: string;
@@ -24,7 +25,6 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const lines = (t: string) => t.split('\n').filter(Boolean).sort();
 
 /** ctrack -E in-process until stop(). */

@@ -7,6 +7,7 @@ import type { EventStream } from '../src/events';
 import { ConntrackError } from '../src/errors';
 import type { Flow } from '../src/types';
 import { Netns } from './helpers/netns';
+import { sleep, until as waitUntil } from './helpers/wait';
 
 let ns: Netns;
 let ct: Conntrack;
@@ -21,11 +22,7 @@ afterAll(() => {
   ns?.destroy();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await sleep(10);
-}
+const until = (cond: () => boolean, ms = 10000): Promise<void> => waitUntil(cond, ms, 10);
 const fds = (): number => readdirSync('/proc/self/fd').length;
 
 let port = 2000;

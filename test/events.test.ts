@@ -5,6 +5,7 @@ import { Conntrack } from '../src/conntrack';
 import { FilterBuilder } from '../src/filter';
 import * as L from '../src/generated/layout';
 import type { Flow } from '../src/types';
+import { sleep, until as waitUntil } from './helpers/wait';
 
 let ns: Netns;
 let ct: Conntrack;
@@ -19,13 +20,8 @@ afterAll(() => {
   ns?.destroy();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Wait until `cond` holds (polling), at most `ms`. */
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await sleep(20);
-}
+const until = (cond: () => boolean, ms = 5000): Promise<void> => waitUntil(cond, ms, 20);
 
 test("'event' and the async iterator see NEW and DESTROY of an entry; 'batch' reads records in place", async () => {
   const stream = ct.events();

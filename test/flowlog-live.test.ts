@@ -7,6 +7,7 @@ import { Netns, tool } from './helpers/netns';
 import { ConnTrack } from '../src/flowlog/tracker';
 import type { FlowEventFields } from '../src/flowlog/types';
 import { ctrack } from './helpers/cli';
+import { sleep, until as waitUntil } from './helpers/wait';
 
 let ns: Netns;
 
@@ -25,11 +26,7 @@ beforeAll(() => {
 
 afterAll(() => ns?.destroy());
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 20000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await sleep(25);
-}
+const until = (cond: () => boolean, ms = 20000): Promise<void> => waitUntil(cond, ms, 25);
 
 // One UDP request of `req` payload bytes from src:port to dst:port and one reply of `resp` bytes.
 const EXCHANGE = `

@@ -17,6 +17,7 @@ import { NetlinkSocket } from '../src/socket';
 import type { Flow, Message } from '../src/types';
 import { attr, be16, ctmsg, ip4, nest, u8 } from './helpers/netlink-builder';
 import { Netns, tool } from './helpers/netns';
+import { waitFor } from './helpers/wait';
 
 jest.setTimeout(30000);
 
@@ -69,13 +70,7 @@ function openFds(): number {
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (cond: () => boolean, ms: number, what: string): Promise<void> => waitFor(cond, ms, what, 5);
 
 // Compiled copy of src/ for child processes and workers (which cannot use
 // ts-jest): transpiled file by file (the sources are isolatedModules-clean)

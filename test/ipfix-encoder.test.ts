@@ -9,13 +9,10 @@ import { makeTemplate, writeTemplateRecord } from '../src/export/ipfix/template'
 import { parseCollector } from '../src/export/ipfix/transport';
 import type { ExportFlow } from '../src/export/flow';
 import { parseMessages, type ParsedField } from './helpers/ipfix-parse';
+import { sleep, until as waitUntil } from './helpers/wait';
 
 const hex = (s: string) => Buffer.from(s.replace(/#.*$/gm, '').replace(/\s+/g, ''), 'hex');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await sleep(20);
-}
+const until = (cond: () => boolean, ms = 10000): Promise<void> => waitUntil(cond, ms, 20);
 
 // Template 256: IPv4, no NAT, no flowDirection. Each line: element id, length (RFC 7011 3.2).
 const TEMPLATE_V4 = `

@@ -12,6 +12,7 @@ import { FilterBuilder } from '../src/filter';
 import * as A from '../src/generated/attrs';
 import type { Flow } from '../src/types';
 import { Netns, tool } from './helpers/netns';
+import { waitFor } from './helpers/wait';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { fill } = require('../bench/fill.js') as { fill(ns: string, from: number, to: number): Promise<{ errors: number; firstError?: Error }> };
@@ -58,13 +59,7 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   }
 }
 
-async function until(cond: () => boolean, ms: number, what: string, every = 20): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, every));
-  }
-}
+const until = waitFor;
 
 const codeOf = (e: unknown): string => (e instanceof ConntrackError ? e.code : `not a ConntrackError: ${String(e)}`);
 
