@@ -368,6 +368,7 @@ export const SHAPE_CREDIT = 8; // u32: learning budget, +1 per message the templ
 export const SHAPE_OFF = 12; // u32: 1 = templates neither used nor learned (tests, benchmarks)
 export const SHAPE_BSWAP32 = 16; // 16 bytes: i8x16.swizzle indices reversing a be32 in lanes 0..3 (src/shape-jit.ts)
 export const SHAPE_BSWAP64 = 32; // 16 bytes: the same for a be64 in lanes 0..7
+export const SHAPE_EARLY = 48; // u32: learning attempts left at the early price (shape.ts EARLY_ATTEMPTS)
 export const SHAPE_MAX = 16; // templates
 export const SHAPE_MSG_MAX = 1024; // longest message a template is learned from
 export const SHAPE_OPS_MAX = 160; // copy operations per template

@@ -205,20 +205,46 @@ test('a new shape takes the slot of the template with the fewest hits once all a
 
 test('learning is budgeted: messages of ever new shapes do not each cost a learning attempt', () => {
   release.core.exports.shapeReset(0);
-  const before = ctrl(release, L.CTRL_SHAPE_LEARNED) + ctrl(release, L.CTRL_SHAPE_REFUSED);
+  const attempts = (): number => ctrl(release, L.CTRL_SHAPE_LEARNED) + ctrl(release, L.CTRL_SHAPE_REFUSED);
+  const before = attempts();
   const m = flows[0];
-  // 2000 messages of distinct lengths: an unknown attribute (type 200) of 0..1999 bytes
-  const msgs: Uint8Array[] = [];
-  for (let n = 0; n < 2000; n++) {
-    const extra = attr(200, new Uint8Array(n % 600));
-    const b = concat(m.subarray(0, ((m[0] | (m[1] << 8)) + 3) & ~3), extra);
+  // messages of distinct lengths: an unknown attribute (type 200) of 0..599 bytes
+  const msg = (n: number): Uint8Array => {
+    const b = concat(m.subarray(0, ((m[0] | (m[1] << 8)) + 3) & ~3), attr(200, new Uint8Array(n % 600)));
     new DataView(b.buffer).setUint32(0, b.length, true);
-    msgs.push(b);
-  }
-  for (let i = 0; i < msgs.length; i += 100) raw(release, concat(...msgs.slice(i, i + 100)), false);
-  const attempts = ctrl(release, L.CTRL_SHAPE_LEARNED) + ctrl(release, L.CTRL_SHAPE_REFUSED) - before;
-  expect(attempts).toBeGreaterThanOrEqual(1);
-  expect(attempts).toBeLessThanOrEqual(2); // CREDIT_COST = 2048 missed messages per attempt
+    return b;
+  };
+  const feed = (from: number, to: number): void => {
+    for (let i = from; i < to; i += 100) {
+      const batch: Uint8Array[] = [];
+      for (let n = i; n < Math.min(to, i + 100); n++) batch.push(msg(n));
+      raw(release, concat(...batch), false);
+    }
+  };
+  // the early attempts: one per 256 missed messages (CREDIT_FIRST), 8 of them
+  // (EARLY_ATTEMPTS); a length comes again after 600 messages, so a few of
+  // them hit a template learned from an earlier one: 2200 messages, > 2048 misses
+  feed(0, 2200);
+  expect(attempts() - before).toBe(8);
+  // then one per 2048 (CREDIT_COST): 6000 more messages, at most 3 more attempts
+  feed(2200, 8200);
+  expect(attempts() - before).toBeGreaterThanOrEqual(9);
+  expect(attempts() - before).toBeLessThanOrEqual(11);
+});
+
+test('the first few shapes of a stream are learned early (after 256 missed messages each)', () => {
+  release.core.exports.shapeReset(0);
+  // two real flow messages of different lengths, alternating, as TCP and UDP entries in a dump
+  const a = flows[0];
+  const b = flows.find((x) => x.length !== a.length) as Uint8Array;
+  const learned = ctrl(release, L.CTRL_SHAPE_LEARNED);
+  for (let i = 0; i < 12; i++) raw(release, concat(...Array.from({ length: 100 }, (_, k) => (k & 1 ? b : a))), false);
+  // 1,200 messages: a learned after 256 misses, b after 256 more of its own
+  expect(release.core.view.getUint32(L.SHAPE + L.SHAPE_COUNT, true)).toBe(2);
+  expect(ctrl(release, L.CTRL_SHAPE_LEARNED) - learned).toBe(2);
+  const h = hits(release);
+  raw(release, concat(a, b, a, b), false);
+  expect(hits(release) - h).toBe(4);
 });
 
 test('a template that keeps failing its compare is dropped', () => {
