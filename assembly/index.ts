@@ -1309,4 +1309,5 @@ export { filterCheck, evalCond as filterEvalCond } from "./filter";
 export { textFlowLine } from "./textfmt";
 export { directionBatch } from "./direction";
 export { shapeReset } from "./shape";
+export { shapeEmit } from "./shape-emit";
 import { flowDirection } from "./direction";

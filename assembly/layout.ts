@@ -366,7 +366,7 @@ export const SHAPE_COUNT = 0; // u32: templates in use (slots 0..count-1)
 export const SHAPE_JIT_HITS = 4; // u32: hits after which src/decoder.ts compiles a template (shapeInit: 8192)
 export const SHAPE_CREDIT = 8; // u32: learning budget, +1 per message the templates missed
 export const SHAPE_OFF = 12; // u32: 1 = templates neither used nor learned (tests, benchmarks)
-export const SHAPE_BSWAP32 = 16; // 16 bytes: i8x16.swizzle indices reversing a be32 in lanes 0..3 (src/shape-jit.ts)
+export const SHAPE_BSWAP32 = 16; // 16 bytes: i8x16.swizzle indices reversing a be32 in lanes 0..3 (assembly/shape-emit.ts)
 export const SHAPE_BSWAP64 = 32; // 16 bytes: the same for a be64 in lanes 0..7
 export const SHAPE_EARLY = 48; // u32: learning attempts left at the early price (shape.ts EARLY_ATTEMPTS)
 export const SHAPE_MAX = 16; // templates
@@ -378,7 +378,7 @@ export const ST_KEY = 0; // u64: nlmsg_len | nlmsg_type << 32 | nlmsg_flags << 4
 export const ST_NCHUNKS = 8; // u32: 16-byte chunks compared (the last one ends at nlmsg_len)
 export const ST_NCONST = 12; // u32: record chunks with constant bytes
 export const ST_KIND_END = 16; // 8 x u8: ops of kind k are ST_OPS[ST_KIND_END[k-1]..ST_KIND_END[k]]
-export const ST_JIT = 24; // u32: 1 = compiled into slot i of the shape table (src/shape-jit.ts), 2 = compiling failed
+export const ST_JIT = 24; // u32: 1 = compiled into slot i of the shape table (assembly/shape-emit.ts, src/decoder.ts), 2 = compiling failed
 export const ST_HITS = 28; // u32: messages decoded by this template (all halved whenever one is evicted)
 export const ST_MISSES = 32; // u32: messages with the key but another shape (assembly/shape.ts missed())
 export const ST_CHUNKS = 48; // ST_NCHUNKS x (16 bytes expected, 16 bytes mask)
@@ -390,7 +390,9 @@ export const SHAPE_SCR_REC = SHAPE_SCR_MSG + SHAPE_MSG_MAX; // learning: 6 recor
 export const SHAPE_SCR_FREE = SHAPE_SCR_REC + 6 * REC_SIZE; // learning: one byte per message byte
 export const SHAPE_SCR_MAP = SHAPE_SCR_FREE + SHAPE_MSG_MAX; // learning: 4 bytes per record byte
 export const SHAPE_SCR_T = SHAPE_SCR_MAP + 4 * REC_SIZE; // learning: the template being built
-export const SHAPE_END = SHAPE_SCR_T + SHAPE_T_SIZE; // <= DIR_CFG
+export const SHAPE_JIT_OUT = SHAPE_SCR_T + SHAPE_T_SIZE; // shapeEmit(): the module bytes of one compiled template (assembly/shape-emit.ts)
+export const SHAPE_JIT_OUT_SIZE = 16384;
+export const SHAPE_END = SHAPE_JIT_OUT + SHAPE_JIT_OUT_SIZE; // <= DIR_CFG
 // ---------------------------------------------------------------------------
 // Text output region (assembly/textfmt.ts): textFlowLine() appends conntrack's
 // text line of a flow record at TEXT_OUT + pos; TS writes the bytes out.

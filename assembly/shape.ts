@@ -19,9 +19,10 @@
 //     byte-swapped (be16/be32/be64 values), as a few lists of copy ops.
 // So a message with the same shape gets exactly the record bytes the generic
 // walk would write (same bytes, same untouched bytes). Interpreted here that
-// takes ~1000 instructions instead of ~1500; src/shape-jit.ts compiles a
-// template that has decoded SHAPE_JIT_HITS messages into a straight-line
-// function (~350), which the release build calls from then on (ST_JIT).
+// takes ~1000 instructions instead of ~1500; a template that has decoded
+// SHAPE_JIT_HITS messages is compiled into a straight-line function (~350;
+// assembly/shape-emit.ts, src/decoder.ts), which the release build calls
+// from then on (ST_JIT).
 //
 // Learning does not duplicate the parsers' knowledge. It runs the generic
 // walk itself on a scratch copy of the message: unchanged, and with every
@@ -77,12 +78,13 @@ const DROP_MISSES: u32 = 64;
 const CREDIT_FIRST: u32 = 256;
 const EARLY_ATTEMPTS: u32 = 8;
 
-// Hits before a template is worth compiling (src/decoder.ts): a compile
-// costs 0.1-0.3 ms when the compiler's JS is warm, but the first one in a
-// process runs that JS cold and cost ~3 ms of a 10k-entry dump (two shapes
-// of 5,000 messages each; measured 2026-12-06 with bench/dump.js's API
-// child). A compiled template saves ~100 ns per message against the
-// interpreted one, so it pays from some 10k-30k messages on: 8192.
+// Hits before a template is worth compiling (src/decoder.ts): the module
+// bytes come from assembly/shape-emit.ts in microseconds, but V8 takes
+// 0.2-1 ms (2-vCPU bench VM, node 20) to compile and instantiate a module,
+// the first one of a process more. A compiled template saves ~130 ns per
+// message against the interpreted one while both run as baseline (Liftoff)
+// code, so it pays from some 8k messages on: 8192, which also keeps the
+// compiles out of a 10k-entry dump of two shapes.
 const JIT_HITS: u32 = 8192;
 
 const NLMSG_HDR_SEQ: usize = 8; // nlmsg_seq, nlmsg_pid: 8..15, written by decode() itself
@@ -125,7 +127,7 @@ export function shapeInit(): void {
   for (let i: u32 = 0; i < n; i++) {
     const t = slotAt(i);
     if (load<u64>(t + L.ST_KEY) != key) continue;
-    // compiled (src/shape-jit.ts): compares and writes in one call; the
+    // compiled (assembly/shape-emit.ts): compares and writes in one call; the
     // checked build interprets, so that its loads are checked
     const jit = !BOUNDS_CHECKED && load<u32>(t + L.ST_JIT) == 1;
     if (jit ? shapeJit(i, r, m) != 0 : matches(t, m, len) && fillTrue(t, r, m)) {
@@ -154,7 +156,7 @@ function missed(t: usize): void {
   return true;
 }
 
-// The compiled template of slot i (src/shape-jit.ts, through the trampoline
+// The compiled template of slot i (assembly/shape-emit.ts, through the trampoline
 // src/wasm.ts builds): 1 = it matched and wrote the record, 0 = no match.
 // @ts-ignore: decorator
 @external("env", "shapeJit")

@@ -239,8 +239,13 @@ function summary(x) {
       P('|---|---:|---|---:|---:|---:|---:|---:|');
       for (const k of Object.keys(r.v)) {
         const v = r.v[k];
+        if (v.warmRow) continue; // a process dumping several times: in the in-process ratio below, not a wall time to compare
         P(`| ${v.label} | ${v.runs} | ${fS(v.wall)} [${fS(v.wallMin)}-${fS(v.wallMax)}] | ${Math.round(r.size / v.wall).toLocaleString('en')} | ${Number.isFinite(v.cpu) ? fS(v.cpu) : 'n/a'} | ${v.rssMiB.toFixed(1)} | ` +
           `${k === 'ctrack' ? '' : `${(r.v.ctrack.wall / v.wall).toFixed(2)}x`} | ${k === 'api' ? '' : `${(r.v.api.wall / v.wall).toFixed(2)}x`} |`);
+      }
+      if (r.v.apiw && r.v.floorw) {
+        P(`\nAPI count-only / kernel floor (node), in-process: first dump of a process ${(r.v.api.inner / r.v.floor.inner).toFixed(2)}x, ` +
+          `${r.v.apiw.label.replace(/^.*count-only, /, '')} (warm code) ${(r.v.apiw.inner / r.v.floorw.inner).toFixed(2)}x (${fS(r.v.apiw.inner)} vs ${fS(r.v.floorw.inner)} s).`);
       }
       if (r.pyroute2Skipped) {
         const py = [...u.results].reverse().find((x) => x.v.pyroute2);

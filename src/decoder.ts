@@ -11,7 +11,6 @@ import { RecordView } from './record';
 import { toMessage, decodeError } from './materialize';
 import type { Message } from './types';
 import { jitModule, type JitSummary } from './filter-jit';
-import { shapeModuleBytes } from './shape-jit';
 
 /** How to read nlmsg_type 0x0103, which the kernel uses for two replies. */
 export type Ctx0103 = 'guess' | 'flow' | 'exp-stats';
@@ -210,7 +209,9 @@ export class Decoder {
       const t = L.SHAPE + L.SHAPE_HDR + i * L.SHAPE_T_SIZE;
       if (dv.getUint32(t + L.ST_JIT, true) !== 0 || dv.getUint32(t + L.ST_HITS, true) < min) continue;
       try {
-        const mod = new WebAssembly.Module(shapeModuleBytes(this.core.bytes, t));
+        const len = this.core.exports.shapeEmit(t);
+        if (len === 0) throw new Error('template too large to compile');
+        const mod = new WebAssembly.Module(this.core.bytes.subarray(L.SHAPE_JIT_OUT, L.SHAPE_JIT_OUT + len));
         const f = new WebAssembly.Instance(mod, { env: { memory: this.core.memory } }).exports.f;
         this.core.shapeTable.set(i, f as (r: number, m: number) => number);
         dv.setUint32(t + L.ST_JIT, 1, true);

@@ -19,7 +19,7 @@
 import * as A from './generated/attrs';
 import * as L from './generated/layout';
 
-// --- a minimal WASM binary writer (also used by src/shape-jit.ts) -------------
+// --- a minimal WASM binary writer (uleb, str and moduleBytes also build src/shape-jit.ts's trampoline)
 
 const OP = {
   block: 0x02, if: 0x04, end: 0x0b, br_if: 0x0d, return: 0x0f, call: 0x10, call_indirect: 0x11,
@@ -40,7 +40,7 @@ export function uleb(out: number[], v: number): void {
   } while (v !== 0);
 }
 
-export function sleb(out: number[], v: number): void {
+function sleb(out: number[], v: number): void {
   v |= 0; // the i32 the constant stands for
   for (;;) {
     const b = v & 0x7f;

@@ -20,6 +20,8 @@ export interface DecoderExports {
   selfTestViolation(): number;
   /** Forget the shape templates (assembly/shape.ts); off = 1: learn no more. */
   shapeReset(off: number): void;
+  /** The module bytes of the template at address t, written at SHAPE_JIT_OUT; returns their length (assembly/shape-emit.ts). */
+  shapeEmit(t: number): number;
 }
 
 /** One instance of the decoder with its own memory and views over it. */

@@ -273,3 +273,58 @@ test('shapeReset(1) turns the templates off', () => {
   expectSame(concat(flows[0], flows[0], flows[0]));
   expect(hits(release)).toBe(before + 2);
 });
+
+describe('shapeEmit (assembly/shape-emit.ts): the module bytes of a compiled template', () => {
+  const t = L.SHAPE + L.SHAPE_HDR; // slot 0
+  const emit = (): Uint8Array => {
+    const n = interp.core.exports.shapeEmit(t);
+    return interp.core.bytes.slice(L.SHAPE_JIT_OUT, L.SHAPE_JIT_OUT + n);
+  };
+
+  test('its output region lies in the scratch area, before the direction table', () => {
+    expect(L.SHAPE_END).toBe(L.SHAPE_JIT_OUT + L.SHAPE_JIT_OUT_SIZE);
+    expect(L.SHAPE_END).toBeLessThanOrEqual(L.DIR_CFG);
+  });
+
+  test('every template of the captures becomes a valid module exporting f(r, m) -> i32', () => {
+    const lengths = new Set<number>();
+    for (const m of flows) {
+      interp.core.exports.shapeReset(0);
+      raw(interp, concat(m, m)); // learned from the first copy
+      if (interp.core.view.getUint32(L.SHAPE + L.SHAPE_COUNT, true) === 0) continue;
+      const bytes = emit();
+      expect(bytes.length).toBeGreaterThan(100);
+      expect(WebAssembly.validate(bytes)).toBe(true);
+      const mod = new WebAssembly.Module(bytes);
+      expect(WebAssembly.Module.exports(mod)).toEqual([{ name: 'f', kind: 'function' }]);
+      expect(WebAssembly.Module.imports(mod)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+      lengths.add(m.length);
+    }
+    expect(lengths.size).toBeGreaterThan(5); // several shapes
+  });
+
+  test('a template overwritten with nonsense neither traps nor writes past its output region', () => {
+    interp.core.exports.shapeReset(0);
+    raw(interp, concat(flows[0], flows[0]));
+    const dv = interp.core.view;
+    const after = L.SHAPE_JIT_OUT + L.SHAPE_JIT_OUT_SIZE;
+    interp.core.bytes.fill(0x5a, after, after + 64);
+    for (const [field, value] of [[L.ST_NCHUNKS, 0xffffffff], [L.ST_NCONST, 0xffffffff], [L.ST_KEY, 0], [L.ST_KEY, 17]]) {
+      const saved = dv.getUint32(t + field, true);
+      dv.setUint32(t + field, value, true);
+      const n = interp.core.exports.shapeEmit(t);
+      expect(n).toBeLessThanOrEqual(L.SHAPE_JIT_OUT_SIZE);
+      dv.setUint32(t + field, saved, true);
+    }
+    // every op kind's end at 0xff and the constants all 0xff masks: the most code a slot can describe
+    interp.core.bytes.fill(0xff, t + L.ST_KIND_END, t + L.ST_KIND_END + 7);
+    dv.setUint32(t + L.ST_NCHUNKS, 0xffffffff, true);
+    dv.setUint32(t + L.ST_NCONST, 0xffffffff, true);
+    interp.core.bytes.fill(0xff, t + L.ST_CHUNKS, t + L.SHAPE_T_SIZE);
+    const n = interp.core.exports.shapeEmit(t);
+    expect(n).toBeGreaterThan(0); // it still fits: the region is sized for a full slot
+    expect(WebAssembly.validate(interp.core.bytes.slice(L.SHAPE_JIT_OUT, L.SHAPE_JIT_OUT + n))).toBe(true);
+    expect(interp.core.bytes.subarray(after, after + 64).every((x) => x === 0x5a)).toBe(true);
+    interp.core.exports.shapeReset(0);
+  });
+});
