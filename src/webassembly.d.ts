@@ -16,9 +16,21 @@ declare namespace WebAssembly {
     get(index: number): unknown;
     set(index: number, value: unknown): void;
   }
+  interface ModuleExportDescriptor {
+    name: string;
+    kind: 'function' | 'table' | 'memory' | 'global' | 'tag';
+  }
+  interface ModuleImportDescriptor {
+    module: string;
+    name: string;
+    kind: 'function' | 'table' | 'memory' | 'global' | 'tag';
+  }
   class Module {
     constructor(bytes: ArrayBufferView | ArrayBuffer);
+    static exports(module: Module): ModuleExportDescriptor[];
+    static imports(module: Module): ModuleImportDescriptor[];
   }
+  function validate(bytes: ArrayBufferView | ArrayBuffer): boolean;
   type ImportValue = Memory | ((...args: never[]) => unknown) | number;
   type Imports = Record<string, Record<string, ImportValue>>;
   class Instance {

@@ -195,7 +195,7 @@ describe('against the kernel: pushdown changes what crosses the socket, never th
     ns?.destroy();
   });
 
-  const key = (f: Flow) => `${f.orig.src} ${f.orig.dst} ${f.orig.protoNum} ${f.orig.srcPort ?? f.orig.icmpId} ${f.zone ?? 0}`;
+  const key = (f: Flow) => `${f.orig?.src} ${f.orig?.dst} ${f.orig?.protoNum} ${f.orig?.srcPort ?? f.orig?.icmpId} ${f.zone ?? 0}`;
 
   const cases: [string, () => FilterBuilder | ConntrackFilter, number][] = [
     ['tcp to 10.0.9.9:80 from 10.0.0.1', () => new FilterBuilder().proto('tcp').src('10.0.0.1').dst('10.0.9.9').dport(80), 1],

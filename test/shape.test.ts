@@ -126,7 +126,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
 );
 
 function apply(src: Uint8Array, muts: Mutation[]): Uint8Array {
-  let b = src.slice();
+  let b: Uint8Array = src.slice();
   for (const m of muts) {
     const at = m.at % b.length;
     const dv = new DataView(b.buffer, b.byteOffset, b.length);
