@@ -59,6 +59,10 @@ async function child(mode, ns, warm) {
   const dumps = warm === 'warm' ? WARM_DUMPS : 1;
   if (mode === 'api') {
     const { Conntrack } = require(path.join(DIST, 'conntrack.js'));
+    // The native addon is loaded before the clock starts, as the floor child
+    // below loads it (~1 ms: dlopen and module resolution); Conntrack.open()
+    // would otherwise load it inside the timed span.
+    require(path.join(DIST, 'host.js')).loadHost();
     const t0 = process.hrtime.bigint();
     const ct = await Conntrack.open({ netns: ns });
     const n = await ct.dumpRecords({}, () => {});
@@ -78,6 +82,7 @@ async function child(mode, ns, warm) {
   }
   if (mode === 'floor') {
     const { NetlinkSocket } = require(path.join(DIST, 'socket.js'));
+    const { dumpRequest } = require(path.join(DIST, 'encode.js'));
     const { loadHost } = require(path.join(DIST, 'host.js'));
     const L = require(path.join(DIST, 'generated', 'layout.js'));
     // Datagrams per receiveBatch(): what Conntrack's socket takes per wake-up.
@@ -88,12 +93,12 @@ async function child(mode, ns, warm) {
     const host = loadHost();
     const t0 = process.hrtime.bigint();
     const sock = NetlinkSocket.open({ netns: ns, rcvBuf: 4 << 20 });
-    const one = drain(sock, host, L, perCall);
+    const one = drain(sock, { host, L, dumpRequest }, perCall);
     let t1 = process.hrtime.bigint();
     const first = Number(t1 - t0) / 1e9;
     let last = first;
     for (let i = 1; i < dumps; i++) {
-      const again = drain(sock, host, L, perCall);
+      const again = drain(sock, { host, L, dumpRequest }, perCall);
       const t2 = process.hrtime.bigint();
       if (again.bytes !== one.bytes) throw new Error(`dump ${i + 1} had ${again.bytes} bytes, the first ${one.bytes}`);
       last = Number(t2 - t1) / 1e9;
@@ -107,8 +112,7 @@ async function child(mode, ns, warm) {
 }
 
 // The node floor's dump: the request, then receiveBatch() until NLMSG_DONE.
-function drain(sock, host, L, perCall) {
-  const { dumpRequest } = require(path.join(DIST, 'encode.js'));
+function drain(sock, { host, L, dumpRequest }, perCall) {
   const nat = sock.native;
   const mem = () => sock.decoder.core.memory.buffer;
   nat.send(dumpRequest(sock.decoder.core, sock.nextSeq()));
