@@ -420,19 +420,30 @@ export class NetlinkSocket {
     // Walk the records in place: only what the caller keeps is materialized.
     const d = this.decoder;
     for (let n = d.decodeNext(); n > 0; n = d.decodeNext()) {
-      if (!this.onRecords(p, n)) return;
+      for (let i = 0; ;) {
+        const at = this.onRecords(p, i, n);
+        if (at < 0) return;
+        if (at === n) break;
+        if (!this.onOtherRecord(p, d.record(at), d.core.bytes[L.RECORDS + at * L.REC_SIZE + L.REC_KIND])) return;
+        i = at + 1;
+      }
     }
     if (err) this.finish(toConntrackError(err, 'receiving the reply'));
   }
 
-  // Records 0..n-1 of the decoder's current chunk (up to REC_MAX); false when
-  // the request ended. This runs once per entry of a dump, mostly before the
-  // JIT has optimized it, so it is kept small: the kind and flags are read
-  // from the record bytes, the layout constants are locals, the count is
-  // kept in a local, and every other kind of record goes to onOtherRecord().
-  // A chunk is short, so V8 switches to optimized code at the next chunk
-  // instead of compiling the loop a second time for on-stack replacement.
-  private onRecords(p: PendingRequest, n: number): boolean {
+  // Records from..n-1 of the decoder's current chunk (up to REC_MAX) that are
+  // of the kind a streamed dump wants (p.only) go to p.onRecord. Returns the
+  // index of the first record of another kind (n when there is none), for
+  // onReply to hand to onOtherRecord(), or -1 when the request ended. This
+  // runs once per entry of a dump, mostly before the JIT has optimized it, so
+  // it is kept small: the kind and flags are read from the record bytes, the
+  // layout constants are locals, the count is kept in a local. Every path of
+  // it runs in the first chunk of a dump (the other kinds, NLMSG_DONE at the
+  // end, stay outside), so V8's optimized code for it is not thrown away at
+  // the end of the first dump for lack of type feedback. A chunk is short, so
+  // V8 switches to optimized code at the next chunk instead of compiling the
+  // loop a second time for on-stack replacement.
+  private onRecords(p: PendingRequest, from: number, n: number): number {
     const d = this.decoder;
     const bytes = d.core.bytes;
     const view = d.view;
@@ -442,35 +453,27 @@ export class NetlinkSocket {
     const FLAGS = L.REC_NLFLAGS; // nlmsg_flags, a little-endian u16 in WASM memory: NLM_F_DUMP_INTR is in its low byte
     const INTR = A.NLM_F_DUMP_INTR;
     const SIZE = L.REC_SIZE;
-    const first = L.RECORDS;
-    const end = first + n * SIZE;
     let delivered = 0;
-    let ok = true;
-    for (let base = first; base < end; base += SIZE) {
-      const kind = bytes[base + KIND];
+    let i = from;
+    for (let base = L.RECORDS + i * SIZE; i < n; i++, base += SIZE) {
       if ((bytes[base + FLAGS] & INTR) !== 0) p.interrupted = true;
-      if (kind === only) {
-        view.base = base; // d.record(i)
-        delivered++;
-        try {
-          onRecord(view);
-        } catch (e) {
-          this.finish(e);
-          ok = false;
-          break;
-        }
-        if (this.pending !== p) {
-          ok = false; // closed from the callback
-          break;
-        }
-      } else {
+      if (bytes[base + KIND] !== only) break;
+      view.base = base; // d.record(i)
+      delivered++;
+      try {
+        onRecord(view);
+      } catch (e) {
         p.delivered.n += delivered;
-        delivered = 0;
-        if (!this.onOtherRecord(p, d.record((base - first) / SIZE), kind)) return false;
+        this.finish(e);
+        return -1;
+      }
+      if (this.pending !== p) {
+        p.delivered.n += delivered;
+        return -1; // closed from the callback
       }
     }
     p.delivered.n += delivered;
-    return ok;
+    return i;
   }
 
   // Every record but a streamed dump's entries (kept out of onReply so the

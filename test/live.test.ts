@@ -193,6 +193,44 @@ describe('Conntrack API', () => {
     }
   });
 
+  test('dumpRecords: a throw from the callback ends the dump with that error; closing from it rejects with ERR_CT_CLOSED', async () => {
+    const entries = (await (async () => {
+      const c = await Conntrack.open({ netns: ns.name });
+      try {
+        return (await c.count()).entries;
+      } finally {
+        c.close();
+      }
+    })());
+    expect(entries).toBeGreaterThan(3);
+    const ct = await Conntrack.open({ netns: ns.name });
+    try {
+      let seen = 0;
+      const boom = new Error('boom');
+      await expect(ct.dumpRecords({}, () => {
+        if (++seen === 3) throw boom;
+      })).rejects.toBe(boom);
+      expect(seen).toBe(3); // nothing after the throw
+    } finally {
+      ct.close();
+    }
+    const ct2 = await Conntrack.open({ netns: ns.name });
+    let seen = 0;
+    await expect(ct2.dumpRecords({}, () => {
+      if (++seen === 2) ct2.close();
+    })).rejects.toMatchObject({ code: 'ERR_CT_CLOSED' });
+    expect(seen).toBe(2);
+    // the whole dump when the callback neither throws nor closes
+    const ct3 = await Conntrack.open({ netns: ns.name });
+    try {
+      let all = 0;
+      expect(await ct3.dumpRecords({}, () => void all++)).toBe(all);
+      expect(all).toBe(entries);
+    } finally {
+      ct3.close();
+    }
+  });
+
   test('a closed Conntrack rejects with ERR_CT_CLOSED', async () => {
     const ct = await Conntrack.open({ netns: ns.name });
     ct.close();
