@@ -150,3 +150,49 @@ test('the progname cache reads /proc once per port id and stays bounded', () => 
   expect(prognameCache()(process.pid)).toBe(readFileSync('/proc/self/comm', 'utf8').trim());
   expect(prognameCache()(3151671392)).toBeUndefined(); // not a pid
 });
+
+test('ctrack -E -e NEW,DESTROY: the same lines as conntrack -E -e NEW,DESTROY (no UPDATE events); -b sets the buffer', async () => {
+  const a = ours(['-E', '-o', 'id', '-e', 'NEW,DESTROY', '-b', '4194304', '-p', 'udp', '--dport', '7201']);
+  const b = theirs(['-o', 'id', '-e', 'NEW,DESTROY', '-p', 'udp', '--dport', '7201']);
+  const all = ours(['-E', '-o', 'id', '-p', 'udp', '--dport', '7201']);
+  await sleep(800); // all listening
+  // NEW, then an UPDATE (the reply makes it SEEN_REPLY), then DESTROY
+  ns.exec(tool('python3'), ['-c', `
+import socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', 7201))
+v = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); v.sendto(b'q', ('127.0.0.1', 7201))
+d, addr = u.recvfrom(10); u.sendto(b'r', addr); v.recvfrom(10)
+`]);
+  ns.conntrack('-D', '-p', 'udp', '--dport', '7201');
+  await sleep(800);
+  a.stop();
+  all.stop();
+  await b.stop();
+  const r = await a.done;
+  const everything = lines((await all.done).out);
+  expect(r.code).toBe(0);
+  expect(everything.some((l) => l.includes('[UPDATE]'))).toBe(true); // there was one to leave out
+  const want = everything.filter((l) => !l.includes('[UPDATE]'));
+  expect(want.some((l) => l.includes('[NEW]')) && want.some((l) => l.includes('[DESTROY]'))).toBe(true);
+  expect(lines(r.out)).toEqual(want);
+  expect(lines(r.out)).toEqual(lines(b.out()));
+});
+
+test('-e and -b are checked like conntrack checks them (exit 2); -e on a replayed capture keeps only those events', async () => {
+  for (const bad of [['-E', '-e', 'FOO'], ['-E', '-e', 'NEW,'], ['-L', '-e', 'NEW'], ['-E', 'expect', '-e', 'NEW'], ['-L', '-b', '100'], ['-E', '-b', 'lots'], ['-E', '-b', '0']]) {
+    const r = await ctrack(...bad, '--netns', ns.name);
+    expect({ bad, code: r.code }).toEqual({ bad, code: 2 });
+    expect(r.stderr).toMatch(/^ctrack: .*(-e|-b)/);
+  }
+  // conntrack's spellings: case-insensitive prefixes
+  expect(parseArgs(['-E', '-e', 'new,UPDATE,dest']).eventMask).toEqual(['new', 'update', 'destroy']);
+  expect(parseArgs(['-E', '-e', 'ALL']).eventMask).toEqual(['new', 'update', 'destroy']);
+  const capture = path.join(__dirname, 'fixtures', 'events-churn', 'events.pcap');
+  const all = await ctrack('-E', '--replay', capture);
+  const destroys = await ctrack('-E', '-e', 'DESTROY', '--replay', capture);
+  expect(all.code).toBe(0);
+  const want = all.stdout.split('\n').filter((l) => l.includes('[DESTROY]'));
+  expect(want.length).toBeGreaterThan(10);
+  expect(want.length).toBeLessThan(all.stdout.split('\n').filter(Boolean).length);
+  expect(destroys.stdout.split('\n').filter(Boolean)).toEqual(want);
+});

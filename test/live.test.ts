@@ -285,3 +285,36 @@ test('without privileges: exit 1 and one clear line naming CAP_NET_ADMIN', () =>
   expect(lines.at(-1)).toMatch(/CAP_NET_ADMIN.*ERR_CT_PERMISSION/);
   expect(r.stdout).toBe('');
 });
+
+// Last in this file: it zeroes the counters of the table the tests above read.
+test('ctrack -L -z prints what conntrack -L printed just before and leaves the counters at zero, as conntrack -L -z does', async () => {
+  // fresh counters: a UDP exchange of a few packets
+  ns.exec(tool('python3'), ['-c', `
+import socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', 5102))
+v = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(3):
+    v.sendto(b'q' * 100, ('127.0.0.1', 5102)); d, addr = u.recvfrom(200); u.sendto(b'r', addr); v.recvfrom(10)
+`]);
+  const before = theirs('-L', '-o', 'extended');
+  expect(before.stdout).toMatch(/dport=5102 packets=3 bytes=\d+ src=127\.0\.0\.1 dst=127\.0\.0\.1 sport=5102 dport=\d+ packets=3 /);
+  // this time conntrack reads first (expectSameDump's first argument): the
+  // listing shows the counters from before the reset
+  const ours = await ctrack('-L', '-z', '-o', 'extended', '--netns', ns.name);
+  expectSameDump(before.stdout, ours.stdout);
+  expect(ours.stderr.trim()).toBe(before.stderr);
+  expect(ours.code).toBe(0);
+  const after = theirs('-L').stdout.trim().split('\n');
+  expect(after.length).toBe(before.stdout.trim().split('\n').length);
+  expect(after.every((l) => !/packets=[1-9]|bytes=[1-9]/.test(l))).toBe(true);
+  // the real tool on the same table: zeroed already, so both list zero counters now
+  const again = await ctrack('-L', '-z', '--netns', ns.name);
+  expectSameDump(again.stdout, theirs('-L', '-z').stdout);
+  // only with -L on the conntrack table, and never on a capture (exit 2, like conntrack's "Illegal option")
+  for (const bad of [['-L', 'expect', '-z'], ['-G', '-z', '-p', 'tcp', '-s', '1.1.1.1', '-d', '2.2.2.2'], ['-D', '-z']]) {
+    const r = await ctrack(...bad, '--netns', ns.name);
+    expect({ bad, code: r.code, err: /-z/.test(r.stderr) }).toEqual({ bad, code: 2, err: true });
+    expect({ bad, code: theirs(...bad).code }).toEqual({ bad, code: 2 }); // conntrack: "Illegal option `--zero'"
+  }
+  for (const bad of [['-E', '-z'], ['-L', '-z', '--replay', 'x.pcap']]) expect((await ctrack(...bad, '--netns', ns.name)).code).toBe(2);
+});

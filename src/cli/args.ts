@@ -29,8 +29,17 @@ export interface CliArgs {
   explain?: boolean;
   /** --write FILE (-E): record every received datagram into a pcap capture. */
   write?: string;
+  /** -z (-L): zero the counters of the listed entries (IPCTNL_MSG_CT_GET_CTRZERO); the listing shows them before. */
+  zero?: boolean;
+  /** -b BYTES (-E): the socket's receive buffer (SO_RCVBUFFORCE), as conntrack -b. */
+  bufferSize?: number;
+  /** -e (-E): which events (conntrack -e NEW,UPDATES,DESTROY,ALL); all when absent. */
+  eventMask?: EventKind[];
   help?: boolean;
 }
+
+/** The conntrack event kinds -e selects (each its multicast group). */
+export type EventKind = 'new' | 'update' | 'destroy';
 
 export { UsageError };
 
@@ -45,7 +54,7 @@ const TABLES_OF: Record<CommandName, readonly Table[]> = {
   count: ['conntrack', 'expect'],
   create: ['conntrack'],
   flush: ['conntrack', 'expect'],
-  delete: ['conntrack'],
+  delete: ['conntrack', 'expect'],
   update: ['conntrack'],
 };
 
@@ -146,7 +155,10 @@ function buildProgram(): Command {
     .option('--netns <name>', 'network namespace (name under /var/run/netns, or a path)')
     .option('-f, --family <family>', 'layer 3 family: ipv4 or ipv6')
     .option('--explain', 'with -L / -D / -E: say which filter conditions the kernel evaluates and which run in user space, then exit')
-    .option('--write <file>', 'with -E: also record every received datagram into a pcap capture (LINKTYPE_NETLINK)');
+    .option('--write <file>', 'with -E: also record every received datagram into a pcap capture (LINKTYPE_NETLINK)')
+    .option('-z, --zero', 'with -L: zero the counters of the listed entries (the listing shows them before)')
+    .option('-e, --event-mask <events>', 'with -E: only these events, comma separated: NEW, UPDATES, DESTROY, ALL')
+    .option('-b, --buffer-size <bytes>', 'with -E: the socket receive buffer (default 128 MiB)');
   for (const [flags, key, desc] of ENTRY_FLAGS) {
     if (key === 'label') program.option(flags, desc, (v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     else program.option(flags, desc);
@@ -206,11 +218,19 @@ export function parseArgs(argv: string[]): CliArgs {
   }
   if (o.explain === true && command !== 'list' && command !== 'delete' && command !== 'event') throw new UsageError('--explain works with -L, -D and -E');
   if (o.write !== undefined && (command !== 'event' || o.replay !== undefined)) throw new UsageError('--write records a live -E; it cannot be combined with other commands or --replay');
+  // as conntrack-tools: -z lists conntrack entries only; -e and -b go with -E
+  if (o.zero === true && (command !== 'list' || table !== 'conntrack')) throw new UsageError("-z (--zero) only works with -L on the conntrack table");
+  if (o.zero === true && o.replay !== undefined) throw new UsageError('-z changes the kernel\'s counters; it cannot be combined with --replay');
+  if (o.eventMask !== undefined && (command !== 'event' || table !== 'conntrack')) throw new UsageError('-e (--event-mask) only works with -E on the conntrack table');
+  if (o.bufferSize !== undefined && command !== 'event') throw new UsageError('-b (--buffer-size) only works with -E');
+  const eventMask = o.eventMask !== undefined ? parseEventMask(o.eventMask as string) : undefined;
+  const bufferSize = o.bufferSize !== undefined ? parseBufferSize(o.bufferSize as string) : undefined;
   const usesEntry = command === 'create' || command === 'get' || command === 'list' || command === 'delete' || command === 'update' || command === 'event';
   if (!usesEntry && Object.keys(entry).length > 0) {
     throw new UsageError(`filter flags (${Object.keys(entry).join(', ')}) are not supported with ${given[0][0].slice(0, 2)}`);
   }
-  if ((command === 'list' || command === 'delete' || command === 'event') && Object.keys(entry).length > 0) {
+  const oneExpect = table === 'expect' && (command === 'get' || command === 'delete'); // by the expectation's tuple
+  if ((command === 'list' || command === 'delete' || command === 'event') && !oneExpect && Object.keys(entry).length > 0) {
     if (table !== 'conntrack') throw new UsageError(`filter flags work on the conntrack table only, not '${table}'`);
     filterOf(entry, family as CliArgs['family'], labelResolver(o.labelsFile as string | undefined, entry)); // bad values: exit 2 before any kernel access
   }
@@ -232,14 +252,14 @@ export function parseArgs(argv: string[]): CliArgs {
   if ((command === 'create' || command === 'flush') && o.replay !== undefined) {
     throw new UsageError(`${given[0][0].slice(0, 2)} changes the kernel's table; it cannot be combined with --replay`);
   }
-  if (command === 'get' && o.replay === undefined) {
+  if ((command === 'get' && o.replay === undefined) || oneExpect) {
     for (const [key, flag] of [['proto', '-p'], ['src', '-s'], ['dst', '-d']] as const) {
-      if (entry[key] === undefined) throw new UsageError(`-G needs the \`${flag}' option`);
+      if (entry[key] === undefined) throw new UsageError(`${given[0][0].slice(0, 2)}${oneExpect ? ' expect' : ''} needs the \`${flag}' option`);
     }
   }
   // bad values are usage errors, found before anything reaches the kernel
   if (command === 'create') entryOf(entry);
-  if (command === 'get') origTuple(entry);
+  if (command === 'get' || oneExpect) origTuple(entry);
   return {
     entry,
     family: family as CliArgs['family'],
@@ -251,7 +271,36 @@ export function parseArgs(argv: string[]): CliArgs {
     netns: o.netns as string | undefined,
     ...(o.explain === true ? { explain: true } : {}),
     ...(o.write !== undefined ? { write: o.write as string } : {}),
+    ...(o.zero === true ? { zero: true } : {}),
+    ...(eventMask !== undefined ? { eventMask } : {}),
+    ...(bufferSize !== undefined ? { bufferSize } : {}),
   };
+}
+
+// -e NEW,UPDATES,DESTROY,ALL as conntrack reads it: case-insensitive, each
+// token a prefix of a name (conntrack takes "UPDATE", "new", "DEST").
+const EVENT_NAMES: [string, EventKind[]][] = [
+  ['ALL', ['new', 'update', 'destroy']],
+  ['NEW', ['new']],
+  ['UPDATES', ['update']],
+  ['DESTROY', ['destroy']],
+];
+
+function parseEventMask(v: string): EventKind[] {
+  const kinds = new Set<EventKind>();
+  for (const token of v.split(',')) {
+    const hit = token === '' ? undefined : EVENT_NAMES.find(([name]) => name.startsWith(token.toUpperCase()));
+    if (!hit) throw new UsageError(`-e: unknown event '${token}' (valid: NEW, UPDATES, DESTROY, ALL)`);
+    for (const k of hit[1]) kinds.add(k);
+  }
+  return (['new', 'update', 'destroy'] as const).filter((k) => kinds.has(k));
+}
+
+function parseBufferSize(v: string): number {
+  const n = /^[0-9]+$/.test(v) ? Number(v) : NaN;
+  // SO_RCVBUFFORCE takes an int; the kernel doubles it
+  if (!Number.isSafeInteger(n) || n < 1 || n > 0x3fffffff) throw new UsageError(`-b: '${v}' is not a buffer size in bytes (1..1073741823)`);
+  return n;
 }
 
 function optionKey(command: CommandName): string {

@@ -29,6 +29,7 @@ When only stderr is a terminal, progress is shown there while the dump runs.
 ${FILTERS}
 
 Output: -o extended,id,ktimestamp,labels,xml,json    --explain: print the filter plan and exit
+  -z, --zero                  zero the counters of the listed entries (the listing shows them before)
 
 ${COMMON}
 
@@ -41,9 +42,12 @@ Examples:
   ctrack -L --replay fixtures/demo.pcap -o json   a capture as JSON lines
 `],
   [['-D', '--delete'], `Usage: ctrack -D [filter flags] [options]
+       ctrack -D expect -p <proto> -s <ip> -d <ip> [--sport --dport | --icmp-*] [options]
 
 Delete every entry the filter flags select (all entries without any), printing
 each deleted entry like conntrack -D. Exit 1 when nothing was deleted.
+-D expect deletes the expectation whose expected tuple is given; like
+conntrack it then says "0 expectations have been shown." and exits 1.
 
 ${FILTERS}
 
@@ -61,23 +65,31 @@ Examples:
 
 Print events (NEW, UPDATE, DESTROY) as they happen, until Ctrl-C, like
 conntrack -E. Lost events (kernel buffer overruns) are reported at the end.
+The filter flags of -L apply too (in a kernel BPF filter where they can).
+
+  -e, --event-mask <events>   only these: NEW, UPDATES, DESTROY, ALL (comma separated)
+  -b, --buffer-size <bytes>   the socket receive buffer (default 128 MiB)
+  --write <file>              also record the received datagrams into a pcap capture
 
 ${COMMON}
 
 Examples:
   ctrack -E -o timestamp                      with time stamps
+  ctrack -E -e NEW,DESTROY -p tcp             TCP flows starting and ending
   ctrack -E expect                            expectation events
   ctrack -E --replay events.pcap -o timestamp   replay captured events
 `],
-  [['-G', '--get'], `Usage: ctrack -G -p <proto> -s <ip> -d <ip> [--sport --dport | --icmp-*] [-w zone] [options]
+  [['-G', '--get'], `Usage: ctrack -G [expect] -p <proto> -s <ip> -d <ip> [--sport --dport | --icmp-*] [-w zone] [options]
 
 Get one entry by its original tuple. Exit 1 when there is none.
+-G expect gets an expectation by its expected tuple (-s -d -p and the ports).
 
 ${COMMON}
 
 Examples:
   ctrack -G -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 80
   ctrack -G -p icmp -s 10.0.0.1 -d 10.0.0.2 --icmp-type 8 --icmp-code 0 --icmp-id 7
+  ctrack -G expect -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 0 --dport 51211
 `],
   [['-I', '--create'], `Usage: ctrack -I -p <proto> -s <ip> -d <ip> -t <timeout> [ports] [--state <state>] [-m mark] [-u flags] [options]
 

@@ -204,6 +204,16 @@ function asMessage(rec: RecordView): Message {
   return rec.kind === L.KIND_FLOW ? rec.flow() : toMessage(rec);
 }
 
+/** By EVENT_*: whether -e leaves that kind of flow event out; undefined without -e. */
+function eventSkipper(a: CliArgs): boolean[] | undefined {
+  if (a.command !== 'event' || a.eventMask === undefined) return undefined;
+  const skip: boolean[] = [];
+  skip[L.EVENT_NEW] = !a.eventMask.includes('new');
+  skip[L.EVENT_UPDATE] = !a.eventMask.includes('update');
+  skip[L.EVENT_DESTROY] = !a.eventMask.includes('destroy');
+  return skip;
+}
+
 /** Runs a command over a capture. Returns the exit code. */
 export async function runReplay(a: CliArgs, io: RunIo): Promise<number> {
   const ctx0103: Ctx0103 = a.command === 'stats' && a.table === 'expect' ? 'exp-stats' : 'guess';
@@ -217,9 +227,13 @@ export async function runReplay(a: CliArgs, io: RunIo): Promise<number> {
   }
   const fast = fastFlowLines(a, io, p);
   const prog = progress(`${a.replay}: reading`, 'messages');
+  // -e on a captured event stream: the events of the other kinds are skipped
+  // (live, the socket does not join their groups)
+  const skipEvent = eventSkipper(a);
   try {
     await lazy.replay().replayRecords(a.replay as string, (rec, tsSec, tsUsec) => {
       prog.add();
+      if (skipEvent && rec.kind === L.KIND_FLOW && skipEvent[rec.event]) return;
       if (fast && rec.kind === L.KIND_FLOW) return fast.add(rec, tsSec);
       fast?.flush();
       p.show(asMessage(rec), tsSec, tsUsec);
@@ -242,6 +256,7 @@ export async function runLive(a: CliArgs, io: RunIo, signals: LiveSignals = proc
   if (a.explain) return runExplain(a, io);
   if (a.command === 'event') return runEvents(a, io, signals);
   if (a.command === 'create' || a.command === 'flush' || a.command === 'get') return runWrite(a, io);
+  if (a.command === 'delete' && a.table === 'expect') return runWrite(a, io);
   if (a.command === 'delete') return runDelete(a, io);
   if (a.command === 'update') return runUpdate(a, io);
   const p = makePrinter(a, io);
@@ -255,7 +270,7 @@ export async function runLive(a: CliArgs, io: RunIo, signals: LiveSignals = proc
       const fast = fastFlowLines(a, io, p);
       const prog = progress('-L: dumping', 'entries');
       try {
-        await ct.dumpRecords({ table: a.table, family: a.family, filter },
+        await ct.dumpRecords({ table: a.table, family: a.family, filter, zeroCounters: a.zero === true },
           fast ? (rec) => (prog.add(), fast.add(rec, now.sec)) : (rec) => (prog.add(), p.show(asMessage(rec), now.sec, now.usec)));
       } finally {
         fast?.flush();
@@ -280,14 +295,23 @@ export async function runLive(a: CliArgs, io: RunIo, signals: LiveSignals = proc
  * "Operation failed: ..." line and exit 1, like the real tool.
  */
 async function runWrite(a: CliArgs, io: RunIo): Promise<number> {
-  if (a.command === 'get' && a.table === 'expect') {
-    io.err('ctrack: -G expect is not supported yet');
-    return 1;
-  }
   const ct = await Conntrack.open({ netns: a.netns });
   const cmd = summaryCommand(a);
   try {
-    if (a.command === 'create') {
+    if (a.command === 'get' && a.table === 'expect') {
+      // -s -d -p and the ports (or ICMP fields) are the expected tuple, as for conntrack -G expect
+      const p = makePrinter(a, io);
+      const e = await ct.getExpect(origTuple(a.entry));
+      const now = wallClock();
+      p.show(e, now.sec, now.usec);
+      return p.finish();
+    } else if (a.command === 'delete') {
+      // -D expect: by the expected tuple. conntrack counts nothing here and so
+      // says "0 expectations have been shown." and exits 1 even when it deleted one
+      await ct.deleteExpect(origTuple(a.entry));
+      io.err(formatSummary(cmd, 0) as string);
+      return 1;
+    } else if (a.command === 'create') {
       await ct.create(entry(a.entry));
       io.err(formatSummary(cmd, 1) as string);
     } else if (a.command === 'get') {
@@ -442,13 +466,14 @@ function eventFilter(a: CliArgs): FilterBuilder | undefined {
  */
 async function runEvents(a: CliArgs, io: RunIo, signals: LiveSignals): Promise<number> {
   const expect = a.table === 'expect';
+  const kinds = a.eventMask ?? ['new', 'update', 'destroy'];
   const groups = expect
     ? [A.NFNLGRP_CONNTRACK_EXP_NEW, A.NFNLGRP_CONNTRACK_EXP_UPDATE, A.NFNLGRP_CONNTRACK_EXP_DESTROY]
-    : [A.NFNLGRP_CONNTRACK_NEW, A.NFNLGRP_CONNTRACK_UPDATE, A.NFNLGRP_CONNTRACK_DESTROY];
+    : kinds.map((k) => ({ new: A.NFNLGRP_CONNTRACK_NEW, update: A.NFNLGRP_CONNTRACK_UPDATE, destroy: A.NFNLGRP_CONNTRACK_DESTROY })[k]);
   const p = makePrinter(a, io, lazy.progname().prognameCache());
   const writer = a.write !== undefined ? await lazy.pcap().PcapWriter.open(a.write) : undefined;
   // A large buffer: conntrack -E loses events from a few thousand per second on.
-  const sock = NetlinkSocket.open({ netns: a.netns, groups, rcvBuf: EVENTS_RCVBUF });
+  const sock = NetlinkSocket.open({ netns: a.netns, groups, rcvBuf: a.bufferSize ?? EVENTS_RCVBUF });
   const filter = eventFilter(a);
   if (filter) {
     sock.decoder.setFilter(filter.compile());

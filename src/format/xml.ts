@@ -241,11 +241,12 @@ function expectLayer4Xml(e: Expectation): string {
   );
 }
 
-/** <meta> of an expectation: helper, timeout, zone, when, flags. */
+/** <meta> of an expectation: helper, timeout, class, zone, when, flags (libnetfilter_conntrack 1.0.9's order). */
 function expectMetaXml(e: Expectation, o: ExpectXmlOptions): string {
   let s = '<meta>';
   if (e.helperName !== undefined) s += '<helper-name>' + e.helperName + '</helper-name>';
   if (e.timeout !== undefined) s += '<timeout>' + e.timeout + '</timeout>';
+  if (e.class !== undefined) s += '<class>' + e.class + '</class>';
   if (e.zone !== undefined) s += '<zone>' + e.zone + '</zone>';
   if (o.when !== undefined) s += whenXml(o.when, o.utc === true);
   const flags = e.flags ?? 0;

@@ -6,6 +6,7 @@
 const DRIFT: { re: RegExp; min: number; max: number }[] = [
   { re: /^((?:ipv[46]\s+\d+\s+)?\S+\s+\d+ )(\d+)( )/, min: 0, max: 10 }, // timeout column
   { re: /(<timeout>)(\d+)(<\/timeout>)/, min: 0, max: 10 },
+  { re: /^()(\d+)( proto=)/, min: 0, max: 10 }, // an expectation line starts with its timeout
   { re: /( delta-time=)(\d+)( )/, min: -10, max: 0 },
   { re: /(<deltatime>)(\d+)(<\/deltatime>)/, min: -10, max: 0 },
   { re: /( use=)(\d+)( |$)/, min: -1, max: 1 },
