@@ -120,6 +120,43 @@ test('API: list, getExpect, deleteExpect, createExpect and flushExpect, each rea
   }
 });
 
+test('ctrack -I expect creates the expectation its flags describe (read back with conntrack -L expect)', async () => {
+  theirs('-F', 'expect');
+  pasv(51005); // a master with the ftp helper ...
+  const line = lines(theirs('-L', 'expect').stdout)[0];
+  const masterPort = /sport=(\d+) dport=21 /.exec(line)?.[1] as string;
+  theirs('-F', 'expect'); // ... and room for one expectation of it
+  const r = await ctrack('-I', 'expect', '-p', 'tcp', '-s', '127.0.0.1', '-d', '127.0.0.1', '--sport', masterPort, '--dport', '21',
+    '--tuple-src', '127.0.0.1', '--tuple-dst', '127.0.0.1', '--tuple-port-dst', '51888',
+    '--mask-src', '255.255.255.255', '--mask-dst', '255.255.255.255', '--mask-port-dst', '65535', '-t', '100', '--netns', ns.name);
+  expect([r.code, r.stdout, r.stderr]).toEqual([0, '', '']); // conntrack -I expect prints nothing either
+  expect(lines(theirs('-L', 'expect').stdout)).toEqual([
+    expect.stringMatching(new RegExp(`^\\d+ proto=6 src=127\\.0\\.0\\.1 dst=127\\.0\\.0\\.1 sport=0 dport=51888 mask-src=255\\.255\\.255\\.255 mask-dst=255\\.255\\.255\\.255 sport=0 dport=65535 master-src=127\\.0\\.0\\.1 master-dst=127\\.0\\.0\\.1 sport=${masterPort} dport=21 class=0 helper=ftp$`)),
+  ]);
+  // a master that does not exist: conntrack's own wording for it, exit 1
+  const noMaster = ['-p', 'tcp', '-s', '127.0.0.1', '-d', '127.0.0.1', '--sport', '1', '--dport', '21',
+    '--tuple-src', '127.0.0.1', '--tuple-dst', '127.0.0.1', '--mask-src', '255.255.255.255', '--mask-dst', '255.255.255.255', '-t', '100'];
+  const missing = await ctrack('-I', 'expect', ...noMaster, '--netns', ns.name);
+  const ref = theirs('-I', 'expect', ...noMaster, '--tuple-port-src', '0', '--tuple-port-dst', '0', '--mask-port-src', '0', '--mask-port-dst', '0');
+  expect([missing.code, missing.stderr.trim()]).toEqual([ref.code, ref.stderr]);
+  expect(ref.stderr).toBe('conntrack v1.4.7 (conntrack-tools): Operation failed: master conntrack not found');
+  // what it needs, as conntrack asks for it (exit 2); the expectation flags go with -I expect only
+  for (const [args, msg] of [
+    [['-I', 'expect', '-p', 'tcp', '-s', '127.0.0.1', '-d', '127.0.0.1', '--sport', '1', '--dport', '21', '-t', '9'], /--tuple-src/],
+    [['-I', 'expect', '-p', 'tcp', '-s', '127.0.0.1', '-d', '127.0.0.1', '--sport', '1', '--dport', '21', '--tuple-src', '127.0.0.1', '--tuple-dst', '127.0.0.1', '-t', '9'], /--mask-src/],
+    [['-I', 'expect', '-p', 'tcp', '-s', '127.0.0.1', '-d', '127.0.0.1', '--tuple-src', '127.0.0.1', '--tuple-dst', '::1', '--mask-src', '255.255.255.255', '--mask-dst', '255.255.255.255', '-t', '9'], /IPv4 or all IPv6/],
+    [['-L', '--tuple-src', '127.0.0.1'], /only go with -I expect/],
+    [['-L', '--mask-src', '255.0.0.0'], /--mask-src needs -s/],
+    [['-L', '-s', '10.0.0.0', '--mask-src', '255.0.255.0'], /contiguous/],
+    [['-L', '-s', '10.0.0.0/8', '--mask-src', '255.0.0.0'], /prefix length already/],
+    [['-L', 'expect', '-s', '10.0.0.0', '--mask-src', '255.0.0.0'], /--mask-src/],
+  ] as [string[], RegExp][]) {
+    const bad = await ctrack(...args, '--netns', ns.name);
+    expect({ args, code: bad.code }).toEqual({ args, code: 2 });
+    expect(bad.stderr).toMatch(msg);
+  }
+});
+
 test('ctrack -D expect deletes by the expected tuple and reports it as conntrack -D expect does', async () => {
   theirs('-F', 'expect');
   pasv(51003);

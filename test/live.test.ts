@@ -109,6 +109,10 @@ describe.each([
   [['--any-nat', '192.168.0.9']],
   [['-p', 'tcp', '--any-nat']],
   [['-f', 'ipv4', '-s', '10.7.0.1', '-p', 'udp', '--dport', '53']],
+  // conntrack's netmask spelling of a prefix
+  [['-s', '10.0.0.0', '--mask-src', '255.255.255.0']],
+  [['-d', 'fd00::', '--mask-dst', 'ffff:ffff::']],
+  [['-s', '10.0.0.0', '--mask-src', '255.0.0.0', '-d', '10.0.0.0', '--mask-dst', '255.255.0.0', '-p', 'tcp']],
 ])('ctrack -L %j equals conntrack -L on the same table', (extra) => {
   test('stdout and summary', async () => {
     const ours = await ctrack('-L', ...extra, '--netns', ns.name);

@@ -3,7 +3,7 @@
 // comma list. Bad input is a UsageError: one line on stderr, exit code 2
 // (conntrack-tools' PARAMETER_PROBLEM).
 import { Command, CommanderError, Option } from 'commander';
-import { entry as entryOf, filterOf, origTuple, labelResolver, type EntryFlagValues } from './flags';
+import { entry as entryOf, expectation, filterOf, origTuple, labelResolver, type EntryFlagValues } from './flags';
 import { UsageError } from './usage';
 import { DEFAULT_LABELS_FILE, LIST_TABLES, OUTPUT_FORMATS, type OutputFormat } from './options';
 
@@ -52,7 +52,7 @@ const TABLES_OF: Record<CommandName, readonly Table[]> = {
   event: ['conntrack', 'expect'],
   stats: ['conntrack', 'expect'],
   count: ['conntrack', 'expect'],
-  create: ['conntrack'],
+  create: ['conntrack', 'expect'],
   flush: ['conntrack', 'expect'],
   delete: ['conntrack', 'expect'],
   update: ['conntrack'],
@@ -98,6 +98,14 @@ const ENTRY_FLAGS: [string, keyof EntryFlagValues, string][] = [
   ['-g, --dst-nat [ip[:port]]', 'dstNat', 'destination-NATed entries (optionally: translated to this IPv4 address / port)'],
   ['-j, --any-nat [ip[:port]]', 'anyNat', 'source- or destination-NATed entries'],
   ['-l, --label <label[,...]>', 'label', 'entries with all these labels set (connlabel.conf names or bit numbers; repeatable)'],
+  ['--mask-src <mask>', 'maskSrc', 'netmask of -s (another way to write -s ADDR/LEN); with -I expect: the source mask of the expectation'],
+  ['--mask-dst <mask>', 'maskDst', 'netmask of -d; with -I expect: the destination mask of the expectation'],
+  ['--tuple-src <ip>', 'tupleSrc', '-I expect: source address of the expected connection'],
+  ['--tuple-dst <ip>', 'tupleDst', '-I expect: destination address of the expected connection'],
+  ['--tuple-port-src <port>', 'tuplePortSrc', '-I expect: its source port (default 0)'],
+  ['--tuple-port-dst <port>', 'tuplePortDst', '-I expect: its destination port (default 0)'],
+  ['--mask-port-src <port>', 'maskPortSrc', '-I expect: mask of the source port (default 0: any)'],
+  ['--mask-port-dst <port>', 'maskPortDst', '-I expect: mask of the destination port (default 0: any)'],
 ];
 
 export const HELP_EPILOG = `
@@ -230,6 +238,12 @@ export function parseArgs(argv: string[]): CliArgs {
     throw new UsageError(`filter flags (${Object.keys(entry).join(', ')}) are not supported with ${given[0][0].slice(0, 2)}`);
   }
   const oneExpect = table === 'expect' && (command === 'get' || command === 'delete'); // by the expectation's tuple
+  const createExpect = command === 'create' && table === 'expect';
+  const expectFlags = (['tupleSrc', 'tupleDst', 'tuplePortSrc', 'tuplePortDst', 'maskPortSrc', 'maskPortDst'] as const).filter((k) => entry[k] !== undefined);
+  if (expectFlags.length > 0 && !createExpect) throw new UsageError('--tuple-src, --tuple-dst, --tuple-port-* and --mask-port-* only go with -I expect');
+  if ((entry.maskSrc !== undefined || entry.maskDst !== undefined) && !createExpect && !((command === 'list' || command === 'delete' || command === 'update' || command === 'event') && table === 'conntrack')) {
+    throw new UsageError('--mask-src / --mask-dst go with the filters of -L, -D, -U and -E, or with -I expect');
+  }
   if ((command === 'list' || command === 'delete' || command === 'event') && !oneExpect && Object.keys(entry).length > 0) {
     if (table !== 'conntrack') throw new UsageError(`filter flags work on the conntrack table only, not '${table}'`);
     filterOf(entry, family as CliArgs['family'], labelResolver(o.labelsFile as string | undefined, entry)); // bad values: exit 2 before any kernel access
@@ -258,7 +272,10 @@ export function parseArgs(argv: string[]): CliArgs {
     }
   }
   // bad values are usage errors, found before anything reaches the kernel
-  if (command === 'create') entryOf(entry);
+  if (command === 'create') {
+    if (createExpect) expectation(entry);
+    else entryOf(entry);
+  }
   if (command === 'get' || oneExpect) origTuple(entry);
   return {
     entry,

@@ -1,7 +1,7 @@
 // conntrack-tools' entry flags (-s -d -r -q -p --sport ... -t -m -u -w
 // --state) turned into the encoder's inputs. Bad values are UsageErrors
 // (exit 2, one line), like conntrack's PARAMETER_PROBLEM.
-import { parseAddress, type FlowInput, type TupleInput } from '../encode';
+import { parseAddress, type ExpectInput, type FlowInput, type TupleInput } from '../encode';
 import { DCCP_STATES, SCTP_STATES, STATUS_FLAG_NAMES, TCP_STATES } from '../format/names';
 import { UsageError } from './usage';
 import { FilterBuilder } from '../filter';
@@ -38,6 +38,16 @@ export interface EntryFlagValues {
   anyNat?: string | true;
   /** -l, each a comma list of label names (connlabel.conf) or bit numbers. */
   label?: string[];
+  /** --mask-src / --mask-dst: with -s / -d of a filter (a netmask instead of /len), or the mask of -I expect. */
+  maskSrc?: string;
+  maskDst?: string;
+  /** -I expect: the expected tuple and the ports of the mask. */
+  tupleSrc?: string;
+  tupleDst?: string;
+  tuplePortSrc?: string;
+  tuplePortDst?: string;
+  maskPortSrc?: string;
+  maskPortDst?: string;
 }
 
 /** Label name -> bit (connlabel.conf); undefined when unknown. */
@@ -152,6 +162,64 @@ export function entry(v: EntryFlagValues): FlowInput {
   return f;
 }
 
+const PORT_PROTOS = [6, 17, 136, 132, 33];
+
+/**
+ * -I expect: the master's original tuple (-s -d -p --sport --dport), the
+ * expected tuple (--tuple-src --tuple-dst --tuple-port-src --tuple-port-dst)
+ * and its mask (--mask-src --mask-dst --mask-port-src --mask-port-dst), and
+ * -t. Ports of the tuple and mask default to 0 (any).
+ */
+export function expectation(v: EntryFlagValues): ExpectInput {
+  const master = origTuple(v);
+  const proto = master.protoNum;
+  const ports = PORT_PROTOS.includes(proto ?? -1);
+  const port = (value: string | undefined, flag: string): number | undefined => {
+    if (value === undefined) return ports ? 0 : undefined;
+    if (!ports) throw new UsageError(`${flag} needs -p tcp, udp, udplite, sctp or dccp`);
+    return uint(value, flag, 0xffff);
+  };
+  const need = (value: string | undefined, flag: string): string => {
+    if (value === undefined) throw new UsageError(`-I expect needs the \`${flag}' option`);
+    return address(value, flag);
+  };
+  const tuple: TupleInput = { src: need(v.tupleSrc, '--tuple-src'), dst: need(v.tupleDst, '--tuple-dst'), protoNum: proto, srcPort: port(v.tuplePortSrc, '--tuple-port-src'), dstPort: port(v.tuplePortDst, '--tuple-port-dst') };
+  const mask: TupleInput = { src: need(v.maskSrc, '--mask-src'), dst: need(v.maskDst, '--mask-dst'), protoNum: proto, srcPort: port(v.maskPortSrc, '--mask-port-src'), dstPort: port(v.maskPortDst, '--mask-port-dst') };
+  const six = (a: string | undefined): boolean => (a ?? '').includes(':');
+  if (new Set([six(master.src), six(tuple.src), six(tuple.dst), six(mask.src), six(mask.dst)]).size > 1) {
+    throw new UsageError('-I expect: the master, tuple and mask addresses must all be IPv4 or all IPv6');
+  }
+  if (v.timeout === undefined) throw new UsageError("-I expect needs the `--timeout' option");
+  return { master, tuple, mask, timeout: uint(v.timeout, '-t', 0xffffffff) };
+}
+
+/**
+ * -s ADDR --mask-src MASK (conntrack's other spelling of ADDR/LEN): the
+ * prefix length of a contiguous netmask of the address's family.
+ */
+function withMask(addr: string, mask: string | undefined, flag: string, maskFlag: string): string {
+  if (mask === undefined) return addr;
+  if (addr.includes('/')) throw new UsageError(`${flag} ${addr} has a prefix length already; drop it or ${maskFlag}`);
+  let bytes: Uint8Array;
+  try {
+    bytes = parseAddress(mask, maskFlag).bytes;
+  } catch {
+    throw new UsageError(`${maskFlag}: '${mask}' is not an IPv4 or IPv6 netmask`);
+  }
+  if (mask.includes(':') !== addr.includes(':')) throw new UsageError(`${maskFlag} ${mask} is not of the family of ${flag} ${addr}`);
+  let len = 0;
+  let ended = false;
+  for (const b of bytes) {
+    for (let bit = 7; bit >= 0; bit--) {
+      const one = ((b >> bit) & 1) === 1;
+      if (one && ended) throw new UsageError(`${maskFlag} ${mask}: only contiguous netmasks (a prefix length) are supported`);
+      if (one) len++;
+      else ended = true;
+    }
+  }
+  return `${addr}/${len}`;
+}
+
 /**
  * The filter conntrack -L / -D apply for these flags: -s -d (orig, CIDR
  * allowed), -r -q (reply), -p, --sport --dport (orig), --reply-port-src/dst,
@@ -170,8 +238,10 @@ export function filterOf(v: EntryFlagValues, family?: 'ipv4' | 'ipv6', labelBit?
   const replyPorts = l4(v, proto, true);
   if (family) add(() => b.family(family));
   if (proto !== undefined) add(() => b.proto(proto));
-  if (v.src !== undefined) add(() => b.src(cidr(v.src as string, '-s'), 'orig'));
-  if (v.dst !== undefined) add(() => b.dst(cidr(v.dst as string, '-d'), 'orig'));
+  if (v.maskSrc !== undefined && v.src === undefined) throw new UsageError('--mask-src needs -s');
+  if (v.maskDst !== undefined && v.dst === undefined) throw new UsageError('--mask-dst needs -d');
+  if (v.src !== undefined) add(() => b.src(cidr(withMask(v.src as string, v.maskSrc, '-s', '--mask-src'), '-s'), 'orig'));
+  if (v.dst !== undefined) add(() => b.dst(cidr(withMask(v.dst as string, v.maskDst, '-d', '--mask-dst'), '-d'), 'orig'));
   if (v.replySrc !== undefined) add(() => b.src(cidr(v.replySrc as string, '-r'), 'reply'));
   if (v.replyDst !== undefined) add(() => b.dst(cidr(v.replyDst as string, '-q'), 'reply'));
   if (ports.srcPort !== undefined) add(() => b.sport(ports.srcPort as number, 'orig'));

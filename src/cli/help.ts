@@ -4,6 +4,7 @@
 const FILTERS = `Filter flags (all must match; evaluated in WASM, pushed to the kernel where it can):
   -s, --src <ip[/len]>        original source      -d, --dst <ip[/len]>      original destination
   -r, --reply-src <ip>        reply source         -q, --reply-dst <ip>      reply destination
+  --mask-src, --mask-dst <m>  netmask of -s / -d (conntrack's spelling of ADDR/LEN)
   -p, --proto <proto>         tcp, udp, udplite, sctp, dccp, icmp, icmpv6, gre or a number
   --sport, --dport <port>     original ports       --reply-port-src, --reply-port-dst <port>
   --icmp-type/-code/-id, --icmpv6-type/-code/-id <n>
@@ -91,9 +92,17 @@ Examples:
   ctrack -G -p icmp -s 10.0.0.1 -d 10.0.0.2 --icmp-type 8 --icmp-code 0 --icmp-id 7
   ctrack -G expect -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 0 --dport 51211
 `],
-  [['-I', '--create'], `Usage: ctrack -I -p <proto> -s <ip> -d <ip> -t <timeout> [ports] [--state <state>] [-m mark] [-u flags] [options]
+  [['-I', '--create'], `Usage: ctrack -I [expect] -p <proto> -s <ip> -d <ip> -t <timeout> [ports] [--state <state>] [-m mark] [-u flags] [options]
 
 Create an entry (the reply tuple is the inverted original unless -r/-q are given).
+
+-I expect creates an expectation of an existing connection that has a helper
+(the master: -s -d -p --sport --dport, its original tuple):
+  --tuple-src, --tuple-dst <ip>           the expected connection's addresses
+  --tuple-port-src, --tuple-port-dst <n>  and ports (default 0)
+  --mask-src, --mask-dst <ip>             which address bits must match
+  --mask-port-src, --mask-port-dst <n>    which port bits must match (default 0: any)
+  -t <seconds>                            timeout (a helper's own policy may replace it)
 
 Options:
   --netns <name>              the table of a network namespace
@@ -102,6 +111,9 @@ Options:
 Examples:
   ctrack -I -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 80 -t 120 --state ESTABLISHED
   ctrack -I -p udp -s 10.0.0.1 -d 10.0.0.2 --sport 53 --dport 53 -t 30 -m 7
+  ctrack -I expect -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 40000 --dport 21 --tuple-src 10.0.0.2 \\
+         --tuple-dst 10.0.0.1 --tuple-port-dst 50000 --mask-src 255.255.255.255 --mask-dst 255.255.255.255 \\
+         --mask-port-dst 65535 -t 60
 `],
   [['-U', '--update'], `Usage: ctrack -U [filter flags] (-t <timeout> | -m <mark[/mask]> | -u <flags>) [options]
 

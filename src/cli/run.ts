@@ -6,7 +6,7 @@ import { decodeError, toMessage } from '../materialize';
 import * as L from '../generated/layout';
 import * as A from '../generated/attrs';
 import { Conntrack } from '../conntrack';
-import { entry, origTuple, cliFilter } from './flags';
+import { entry, expectation, origTuple, cliFilter } from './flags';
 import { FilterBuilder } from '../filter';
 import { planFilter, explainText, kernelCaps } from '../plan';
 import { NetlinkSocket } from '../socket';
@@ -311,6 +311,9 @@ async function runWrite(a: CliArgs, io: RunIo): Promise<number> {
       await ct.deleteExpect(origTuple(a.entry));
       io.err(formatSummary(cmd, 0) as string);
       return 1;
+    } else if (a.command === 'create' && a.table === 'expect') {
+      // like conntrack -I expect: nothing printed on success
+      await ct.createExpect(expectation(a.entry));
     } else if (a.command === 'create') {
       await ct.create(entry(a.entry));
       io.err(formatSummary(cmd, 1) as string);
