@@ -174,3 +174,33 @@ test('ctrack -D expect deletes by the expected tuple and reports it as conntrack
   expect([again.stderr.trim(), again.code]).toEqual([refAgain.stderr, refAgain.code]);
   expect(again.stderr).toMatch(/Operation failed: No such file or directory/);
 });
+
+test('ctrack -E expect prints the same expectation events as conntrack -E expect', async () => {
+  theirs('-F', 'expect');
+  const { parseArgs } = await import('../src/cli/args');
+  const { Output, runLive } = await import('../src/cli/run');
+  let stop = (): void => undefined;
+  let out = '';
+  let err = '';
+  const ours = runLive(parseArgs(['-E', 'expect', '--netns', ns.name]), { out: new Output((s) => (out += s)), err: (l) => (err += l + '\n') },
+    { onStop(s) { stop = s; return () => undefined; } });
+  const ref = require('child_process').spawn(tool('ip'), ['netns', 'exec', ns.name, tool('conntrack'), '-E', 'expect']);
+  let refOut = '';
+  ref.stdout.on('data', (b: Buffer) => (refOut += b));
+  await new Promise((r) => setTimeout(r, 800)); // both listening
+  pasv(51010); // [NEW]
+  theirs('-D', 'expect', '-p', 'tcp', '-s', '127.0.0.1', '-d', '127.0.0.1', '--sport', '0', '--dport', '51010', '--reply-port-src', '1', '--reply-port-dst', '1'); // [DESTROY]
+  await new Promise((r) => setTimeout(r, 800));
+  stop();
+  ref.kill('SIGINT');
+  await new Promise((r) => ref.on('close', r));
+  expect(await ours).toBe(0);
+  const norm = (t: string) => lines(t).map((l) => l.replace(/^(\s*\[\w+\] )\d+ /, '$1T '));
+  // the FTP helper's expectation comes and goes twice here (NEW, DESTROY, NEW,
+  // DESTROY in both tools: the helper replaces it), then the delete
+  const got = norm(out);
+  expect(got[0]).toMatch(/^\s*\[NEW\] T proto=6 src=127\.0\.0\.1 dst=127\.0\.0\.1 sport=0 dport=51010 /);
+  expect(got.at(-1)).toMatch(/^ *\[DESTROY\] T proto=6 .* dport=51010 /);
+  expect(got).toEqual(norm(refOut));
+  expect(err.trim()).toBe(`conntrack v1.4.7 (conntrack-tools): ${got.length} expectation events have been shown.`);
+});
