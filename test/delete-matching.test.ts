@@ -166,6 +166,30 @@ describe('-l: labels are a bit test', () => {
     expect(await listed(...args, '--labels-file', join(dir, 'connlabel.conf'))).toEqual(expected);
   });
 
+  test('ctrack -U --label-add / --label-del set and clear only those bits (read back from the kernel)', async () => {
+    const file = join(dir, 'connlabel.conf');
+    const setBits = async (): Promise<number[]> => {
+      const f = await ct.get({ src: '10.40.0.4', dst: '10.41.0.1', protoNum: 17, srcPort: 1, dstPort: 2 });
+      const out: number[] = [];
+      for (let b = 0; b < 128; b++) if (f.labels && (f.labels[b >> 3] & (1 << (b & 7))) !== 0) out.push(b);
+      return out;
+    };
+    expect(await setBits()).toEqual([4]);
+    let r = await ctrack('-U', '-s', '10.40.0.4', '--label-add', 'blocked,35', '--labels-file', file, '--netns', ns.name);
+    expect([r.code, r.stderr.trim()]).toEqual([0, 'conntrack v1.4.7 (conntrack-tools): 1 flow entries have been updated.']);
+    expect(r.stdout).toMatch(/src=10\.40\.0\.4 /);
+    expect(await setBits()).toEqual([3, 4, 35]);
+    r = await ctrack('-U', '-s', '10.40.0.4', '--label-del', '4', '--label-del', 'blocked', '--label-add', 'audit', '--labels-file', file, '--netns', ns.name);
+    expect(r.code).toBe(0);
+    expect(await setBits()).toEqual([5, 35]);
+    expect(await listed('-l', 'audit', '--labels-file', file)).toContain('10.40.0.4');
+    // the other entries kept theirs
+    expect(await listed('-l', '3', '--labels-file', file)).toEqual(['10.40.0.1', '10.40.0.2']);
+    for (const bad of [['-L', '--label-add', '3'], ['-U', '-s', '10.40.0.4', '--label-add', 'nosuch', '--labels-file', file], ['-U', '-s', '10.40.0.4', '--label-del', '128']]) {
+      expect((await ctrack(...bad, '--netns', ns.name)).code).toBe(2);
+    }
+  });
+
   test('deleteMatching with a label filter deletes only entries with both bits; conntrack sees the rest', async () => {
     expect(await ct.deleteMatching(new FilterBuilder().label(3).label(5))).toBe(1);
     expect(ns.conntrack('-L')).not.toContain('src=10.40.0.2 ');

@@ -109,6 +109,8 @@ describe.each([
   [['--any-nat', '192.168.0.9']],
   [['-p', 'tcp', '--any-nat']],
   [['-f', 'ipv4', '-s', '10.7.0.1', '-p', 'udp', '--dport', '53']],
+  // conntrack's other long names
+  [['--protonum', 'tcp', '--orig-src', '10.0.0.1', '--orig-dst', '10.0.0.2', '--orig-port-src', '1000', '--orig-port-dst', '80']],
   // conntrack's netmask spelling of a prefix
   [['-s', '10.0.0.0', '--mask-src', '255.255.255.0']],
   [['-d', 'fd00::', '--mask-dst', 'ffff:ffff::']],

@@ -3,7 +3,7 @@
 // comma list. Bad input is a UsageError: one line on stderr, exit code 2
 // (conntrack-tools' PARAMETER_PROBLEM).
 import { Command, CommanderError, Option } from 'commander';
-import { entry as entryOf, expectation, filterOf, origTuple, labelResolver, type EntryFlagValues } from './flags';
+import { entry as entryOf, expectation, filterOf, labelChange, origTuple, labelResolver, type EntryFlagValues } from './flags';
 import { UsageError } from './usage';
 import { DEFAULT_LABELS_FILE, LIST_TABLES, OUTPUT_FORMATS, type OutputFormat } from './options';
 
@@ -98,6 +98,8 @@ const ENTRY_FLAGS: [string, keyof EntryFlagValues, string][] = [
   ['-g, --dst-nat [ip[:port]]', 'dstNat', 'destination-NATed entries (optionally: translated to this IPv4 address / port)'],
   ['-j, --any-nat [ip[:port]]', 'anyNat', 'source- or destination-NATed entries'],
   ['-l, --label <label[,...]>', 'label', 'entries with all these labels set (connlabel.conf names or bit numbers; repeatable)'],
+  ['--label-add <label[,...]>', 'labelAdd', '-U: set these labels (connlabel.conf names or bit numbers; repeatable)'],
+  ['--label-del <label[,...]>', 'labelDel', '-U: clear these labels'],
   ['--mask-src <mask>', 'maskSrc', 'netmask of -s (another way to write -s ADDR/LEN); with -I expect: the source mask of the expectation'],
   ['--mask-dst <mask>', 'maskDst', 'netmask of -d; with -I expect: the destination mask of the expectation'],
   ['--tuple-src <ip>', 'tupleSrc', '-I expect: source address of the expected connection'],
@@ -106,6 +108,16 @@ const ENTRY_FLAGS: [string, keyof EntryFlagValues, string][] = [
   ['--tuple-port-dst <port>', 'tuplePortDst', '-I expect: its destination port (default 0)'],
   ['--mask-port-src <port>', 'maskPortSrc', '-I expect: mask of the source port (default 0: any)'],
   ['--mask-port-dst <port>', 'maskPortDst', '-I expect: mask of the destination port (default 0: any)'],
+];
+
+// conntrack-tools' other long names of entry flags (conntrack -h): accepted,
+// not listed in --help. [commander flags, its attribute name, EntryFlagValues key].
+const ALIASES: [string, string, keyof EntryFlagValues][] = [
+  ['--orig-src <ip>', 'origSrc', 'src'],
+  ['--orig-dst <ip>', 'origDst', 'dst'],
+  ['--protonum <proto>', 'protonum', 'proto'],
+  ['--orig-port-src <port>', 'origPortSrc', 'sport'],
+  ['--orig-port-dst <port>', 'origPortDst', 'dport'],
 ];
 
 export const HELP_EPILOG = `
@@ -168,9 +180,10 @@ function buildProgram(): Command {
     .option('-e, --event-mask <events>', 'with -E: only these events, comma separated: NEW, UPDATES, DESTROY, ALL')
     .option('-b, --buffer-size <bytes>', 'with -E: the socket receive buffer (default 128 MiB)');
   for (const [flags, key, desc] of ENTRY_FLAGS) {
-    if (key === 'label') program.option(flags, desc, (v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    if (key === 'label' || key === 'labelAdd' || key === 'labelDel') program.option(flags, desc, (v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     else program.option(flags, desc);
   }
+  for (const [flags, , key] of ALIASES) program.addOption(new Option(flags, `same as --${key}`).hideHelp());
   program
     .addHelpText('after', HELP_EPILOG);
   return program;
@@ -220,6 +233,11 @@ export function parseArgs(argv: string[]): CliArgs {
   const entry: EntryFlagValues = {};
   const values = entry as Record<string, unknown>;
   for (const [, key] of ENTRY_FLAGS) if (o[key] !== undefined) values[key] = o[key];
+  for (const [flags, attr, key] of ALIASES) {
+    if (o[attr] === undefined) continue;
+    if (values[key] !== undefined) throw new UsageError(`${flags.split(' ')[0]} and the flag it stands for are both given`);
+    values[key] = o[attr];
+  }
   const filterOnly = (['srcNat', 'dstNat', 'anyNat', 'label'] as const).filter((k) => entry[k] !== undefined);
   if (filterOnly.length > 0 && command !== 'list' && command !== 'delete' && command !== 'event') {
     throw new UsageError(`${filterOnly.map((k) => ({ srcNat: '--src-nat', dstNat: '--dst-nat', anyNat: '--any-nat', label: '-l' })[k]).join(', ')} only filter -L, -D and -E`);
@@ -249,12 +267,14 @@ export function parseArgs(argv: string[]): CliArgs {
     filterOf(entry, family as CliArgs['family'], labelResolver(o.labelsFile as string | undefined, entry)); // bad values: exit 2 before any kernel access
   }
   if (command === 'delete' && o.replay !== undefined) throw new UsageError('-D changes the kernel\'s table; it cannot be combined with --replay');
+  if ((entry.labelAdd !== undefined || entry.labelDel !== undefined) && command !== 'update') throw new UsageError('--label-add and --label-del go with -U');
   if (command === 'update') {
     if (o.replay !== undefined) throw new UsageError('-U changes the kernel\'s table; it cannot be combined with --replay');
-    if (entry.timeout === undefined && entry.mark === undefined && entry.status === undefined) {
-      throw new UsageError('-U needs a new value: -t, -m or -u');
+    if (entry.timeout === undefined && entry.mark === undefined && entry.status === undefined && entry.labelAdd === undefined && entry.labelDel === undefined) {
+      throw new UsageError('-U needs a new value: -t, -m, -u, --label-add or --label-del');
     }
-    const { timeout: _t, mark: _m, status: _u, ...selectors } = entry;
+    labelChange(entry, labelResolver(o.labelsFile as string | undefined, entry)); // unknown names: exit 2
+    const { timeout: _t, mark: _m, status: _u, labelAdd: _a, labelDel: _d, ...selectors } = entry;
     filterOf(selectors, family as CliArgs['family']);
     entryOf({ ...entry, proto: entry.proto ?? 'tcp', src: entry.src ?? '0.0.0.0', dst: entry.dst ?? '0.0.0.0' });
   }

@@ -38,6 +38,9 @@ export interface EntryFlagValues {
   anyNat?: string | true;
   /** -l, each a comma list of label names (connlabel.conf) or bit numbers. */
   label?: string[];
+  /** -U --label-add / --label-del: labels to set / clear, each a comma list like -l. */
+  labelAdd?: string[];
+  labelDel?: string[];
   /** --mask-src / --mask-dst: with -s / -d of a filter (a netmask instead of /len), or the mask of -I expect. */
   maskSrc?: string;
   maskDst?: string;
@@ -294,6 +297,28 @@ function natTarget(v: string | true, flag: string): { ip?: string; port?: number
   return out;
 }
 
+/**
+ * -U --label-add A --label-del B: CTA_LABELS with A's bits and CTA_LABELS_MASK
+ * with A's and B's, so the kernel sets A, clears B and keeps the other labels
+ * (nf_connlabels_replace). Undefined when neither is given.
+ */
+export function labelChange(v: EntryFlagValues, labelBit?: LabelResolver): { labels: Uint8Array; labelsMask: Uint8Array } | undefined {
+  if (v.labelAdd === undefined && v.labelDel === undefined) return undefined;
+  const labels = new Uint8Array(16);
+  const labelsMask = new Uint8Array(16);
+  const set = (groups: string[] | undefined, into: Uint8Array[]): void => {
+    for (const group of groups ?? []) {
+      for (const name of group.split(',')) {
+        const bit = labelNumber(name, labelBit);
+        for (const a of into) a[bit >> 3] |= 1 << (bit & 7);
+      }
+    }
+  };
+  set(v.labelDel, [labelsMask]);
+  set(v.labelAdd, [labels, labelsMask]); // a label both added and deleted ends up set
+  return { labels, labelsMask };
+}
+
 /** -l NAME: the bit connlabel.conf gives it, or a bit number (0..127). */
 function labelNumber(name: string, labelBit: LabelResolver | undefined): number {
   const bit = labelBit?.(name);
@@ -312,7 +337,7 @@ function cidr(v: string, flag: string): string {
 
 /** -l names resolved through connlabel.conf (--labels-file), loaded only when -l is given. */
 export function labelResolver(labelsFile: string | undefined, entry: EntryFlagValues): LabelResolver | undefined {
-  if (entry.label === undefined) return undefined;
+  if (entry.label === undefined && entry.labelAdd === undefined && entry.labelDel === undefined) return undefined;
   const map = tryLoadLabelMap(labelsFile).map;
   return (name) => {
     if (!map) return undefined;

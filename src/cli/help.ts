@@ -115,14 +115,19 @@ Examples:
          --tuple-dst 10.0.0.1 --tuple-port-dst 50000 --mask-src 255.255.255.255 --mask-dst 255.255.255.255 \\
          --mask-port-dst 65535 -t 60
 `],
-  [['-U', '--update'], `Usage: ctrack -U [filter flags] (-t <timeout> | -m <mark[/mask]> | -u <flags>) [options]
+  [['-U', '--update'], `Usage: ctrack -U [filter flags] (-t <timeout> | -m <mark[/mask]> | -u <flags> | --label-add/--label-del <labels>) [options]
 
-Set a new timeout, mark or status on the entries the other filter flags select,
-printing each entry as it is afterwards. Exit 1 when none was updated.
+Set a new timeout, mark, status or labels on the entries the other filter flags
+select, printing each entry as it is afterwards. Exit 1 when none was updated.
+
+  --label-add <label[,...]>   set these labels (connlabel.conf names, or bits 0..127)
+  --label-del <label[,...]>   clear these; the other labels of an entry stay as they are
+  --labels-file <path>        connlabel.conf (default /etc/xtables/connlabel.conf)
 
 Examples:
   ctrack -U -p tcp --dport 22 -m 1            mark the SSH flows
   ctrack -U -s 10.0.0.1 -t 10                 let one host's flows expire soon
+  ctrack -U -s 10.0.0.1 --label-add blocked   label one host's flows
 `],
   [['-F', '--flush'], `Usage: ctrack -F [conntrack|expect] [-f ipv4|ipv6] [options]
 

@@ -6,7 +6,7 @@ import { decodeError, toMessage } from '../materialize';
 import * as L from '../generated/layout';
 import * as A from '../generated/attrs';
 import { Conntrack } from '../conntrack';
-import { entry, expectation, origTuple, cliFilter } from './flags';
+import { entry, expectation, labelChange, labelResolver, origTuple, cliFilter } from './flags';
 import { FilterBuilder } from '../filter';
 import { planFilter, explainText, kernelCaps } from '../plan';
 import { NetlinkSocket } from '../socket';
@@ -392,8 +392,9 @@ async function runDelete(a: CliArgs, io: RunIo): Promise<number> {
  * values are sent) and printed as it is afterwards. Exit 1 when none was.
  */
 async function runUpdate(a: CliArgs, io: RunIo): Promise<number> {
-  const { timeout, mark, status, ...selectors } = a.entry;
+  const { timeout, mark, status, labelAdd, labelDel, ...selectors } = a.entry;
   const values = entry({ proto: 'tcp', src: '0.0.0.0', dst: '0.0.0.0', timeout, mark, status });
+  const labels = labelChange({ labelAdd, labelDel }, labelResolver(a.labelsFile, a.entry));
   const p = makePrinter({ ...a, command: 'list' }, io);
   const ct = await Conntrack.open({ netns: a.netns });
   let updated = 0;
@@ -401,7 +402,7 @@ async function runUpdate(a: CliArgs, io: RunIo): Promise<number> {
     const flows = (await ct.list({ family: a.family, filter: cliFilter(a, selectors) })) as Flow[];
     for (const f of flows) {
       try {
-        await ct.update({ orig: f.orig, id: f.id, timeout: values.timeout, mark: values.mark, markMask: values.markMask, status: values.status });
+        await ct.update({ orig: f.orig, id: f.id, timeout: values.timeout, mark: values.mark, markMask: values.markMask, status: values.status, labels: labels?.labels, labelsMask: labels?.labelsMask });
         const after = await ct.get(f.orig as Flow['orig'] & object);
         const now = wallClock();
         p.show(after, now.sec, now.usec);
