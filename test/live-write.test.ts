@@ -133,6 +133,25 @@ describe('ctrack -I / -G / -F against conntrack', () => {
     expect(dup.stderr).toBe('conntrack v1.4.7 (conntrack-tools): Operation failed: Such conntrack exists, try -U to update\n');
   });
 
+  test('-I -p sctp --orig-vtag --reply-vtag: the kernel stores the tags given (conntrack 1.4.7 does not)', async () => {
+    const sctp = (port: string, ...vtags: string[]) => ['-p', 'sctp', '-s', '10.51.0.1', '-d', '10.51.0.2', '--sport', port, '--dport', '3868', '-t', '300', '--state', 'ESTABLISHED', ...vtags];
+    const tags = ['--orig-vtag', '0x11223344', '--reply-vtag', '7'];
+    const ours = await ctrack('-I', ...sctp('5000', ...tags), '--netns', ns.name);
+    expect([ours.code, ours.stderr]).toEqual([0, 'conntrack v1.4.7 (conntrack-tools): 1 flow entries have been created.\n']);
+    // the text has no vtags: the same line as conntrack's entry
+    ns.conntrack('-I', ...sctp('5001', ...tags));
+    const norm = (l: string) => l.replace(/ \d+ ESTABLISHED/, ' T ESTABLISHED').replace(/delta-time=\d+ /, '').replace(/port=500[01]/g, 'port=P');
+    expect(norm(only(table(), 'sport=5000'))).toBe(norm(only(table(), 'sport=5001')));
+    // CTA_PROTOINFO_SCTP_VTAG_* are big endian (the kernel keeps them as on
+    // the wire); read back, they are what was given
+    const get = (port: number) => ct.get({ src: '10.51.0.1', dst: '10.51.0.2', protoNum: 132, srcPort: port, dstPort: 3868 });
+    expect((await get(5000)).sctp).toEqual({ state: 4, vtagOriginal: 0x11223344, vtagReply: 7 }) // SCTP_CONNTRACK_ESTABLISHED = 4;
+    // conntrack 1.4.7 loses --orig-vtag and sends --reply-vtag byte-swapped (htonl twice)
+    expect((await get(5001)).sctp).toEqual({ state: 4, vtagOriginal: 0, vtagReply: 0x07000000 });
+    expect((await ctrack('-I', '-p', 'udp', '-s', '10.51.0.1', '-d', '10.51.0.2', '--sport', '1', '--dport', '2', '-t', '9', '--orig-vtag', '1', '--netns', ns.name)).code).toBe(2);
+    expect((await ctrack('-L', '--orig-vtag', '1', '--netns', ns.name)).code).toBe(2);
+  });
+
   test('-G prints what conntrack -G prints; a missing entry fails the same way', async () => {
     const ours = await ctrack('-G', ...ENTRY, '--netns', ns.name);
     const ref = ns.exec('/bin/sh', ['-c', `conntrack -G ${ENTRY.join(' ')} 2>&1 1>/dev/null; conntrack -G ${ENTRY.join(' ')} 2>/dev/null`]);

@@ -98,6 +98,8 @@ const ENTRY_FLAGS: [string, keyof EntryFlagValues, string][] = [
   ['-g, --dst-nat [ip[:port]]', 'dstNat', 'destination-NATed entries (optionally: translated to this IPv4 address / port)'],
   ['-j, --any-nat [ip[:port]]', 'anyNat', 'source- or destination-NATed entries'],
   ['-l, --label <label[,...]>', 'label', 'entries with all these labels set (connlabel.conf names or bit numbers; repeatable)'],
+  ['--orig-vtag <tag>', 'origVtag', '-I -p sctp: verification tag of the original direction'],
+  ['--reply-vtag <tag>', 'replyVtag', '-I -p sctp: verification tag of the reply direction'],
   ['--label-add <label[,...]>', 'labelAdd', '-U: set these labels (connlabel.conf names or bit numbers; repeatable)'],
   ['--label-del <label[,...]>', 'labelDel', '-U: clear these labels'],
   ['--mask-src <mask>', 'maskSrc', 'netmask of -s (another way to write -s ADDR/LEN); with -I expect: the source mask of the expectation'],
@@ -268,6 +270,7 @@ export function parseArgs(argv: string[]): CliArgs {
   }
   if (command === 'delete' && o.replay !== undefined) throw new UsageError('-D changes the kernel\'s table; it cannot be combined with --replay');
   if ((entry.labelAdd !== undefined || entry.labelDel !== undefined) && command !== 'update') throw new UsageError('--label-add and --label-del go with -U');
+  if ((entry.origVtag !== undefined || entry.replyVtag !== undefined) && command !== 'create') throw new UsageError('--orig-vtag and --reply-vtag go with -I');
   if (command === 'update') {
     if (o.replay !== undefined) throw new UsageError('-U changes the kernel\'s table; it cannot be combined with --replay');
     if (entry.timeout === undefined && entry.mark === undefined && entry.status === undefined && entry.labelAdd === undefined && entry.labelDel === undefined) {

@@ -38,6 +38,9 @@ export interface EntryFlagValues {
   anyNat?: string | true;
   /** -l, each a comma list of label names (connlabel.conf) or bit numbers. */
   label?: string[];
+  /** -I -p sctp: the verification tags of each direction. */
+  origVtag?: string;
+  replyVtag?: string;
   /** -U --label-add / --label-del: labels to set / clear, each a comma list like -l. */
   labelAdd?: string[];
   labelDel?: string[];
@@ -161,6 +164,14 @@ export function entry(v: EntryFlagValues): FlowInput {
     if (proto === 132) f.sctp = { state: s };
     else if (proto === 33) f.dccp = { state: s };
     else f.tcp = { state: s };
+  }
+  if (v.origVtag !== undefined || v.replyVtag !== undefined) {
+    if (proto !== 132) throw new UsageError('--orig-vtag and --reply-vtag need -p sctp');
+    f.sctp = {
+      ...f.sctp,
+      ...(v.origVtag !== undefined ? { vtagOriginal: uint(v.origVtag, '--orig-vtag', 0xffffffff) } : {}),
+      ...(v.replyVtag !== undefined ? { vtagReply: uint(v.replyVtag, '--reply-vtag', 0xffffffff) } : {}),
+    };
   }
   return f;
 }
