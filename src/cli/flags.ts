@@ -320,7 +320,7 @@ export function labelChange(v: EntryFlagValues, labelBit?: LabelResolver): { lab
   const set = (groups: string[] | undefined, into: Uint8Array[]): void => {
     for (const group of groups ?? []) {
       for (const name of group.split(',')) {
-        const bit = labelNumber(name, labelBit);
+        const bit = labelNumber(name, labelBit, into.length === 2 ? '--label-add' : '--label-del');
         for (const a of into) a[bit >> 3] |= 1 << (bit & 7);
       }
     }
@@ -331,11 +331,11 @@ export function labelChange(v: EntryFlagValues, labelBit?: LabelResolver): { lab
 }
 
 /** -l NAME: the bit connlabel.conf gives it, or a bit number (0..127). */
-function labelNumber(name: string, labelBit: LabelResolver | undefined): number {
+function labelNumber(name: string, labelBit: LabelResolver | undefined, flag = '-l'): number {
   const bit = labelBit?.(name);
   if (bit !== undefined) return bit;
   if (/^[0-9]+$/.test(name) && Number(name) < 128) return Number(name);
-  throw new UsageError(`-l: unknown label '${name}' (not in connlabel.conf; a bit number 0..127 also works)`);
+  throw new UsageError(`${flag}: unknown label '${name}' (not in connlabel.conf; a bit number 0..127 also works)`);
 }
 
 /** An address or CIDR for a filter flag (a bare address is /32 or /128). */

@@ -96,6 +96,8 @@ Examples:
 
 Create an entry (the reply tuple is the inverted original unless -r/-q are given).
 
+--orig-vtag, --reply-vtag <tag>  with -p sctp: the verification tags
+
 -I expect creates an expectation of an existing connection that has a helper
 (the master: -s -d -p --sport --dport, its original tuple):
   --tuple-src, --tuple-dst <ip>           the expected connection's addresses
@@ -111,9 +113,8 @@ Options:
 Examples:
   ctrack -I -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 80 -t 120 --state ESTABLISHED
   ctrack -I -p udp -s 10.0.0.1 -d 10.0.0.2 --sport 53 --dport 53 -t 30 -m 7
-  ctrack -I expect -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 40000 --dport 21 --tuple-src 10.0.0.2 \\
-         --tuple-dst 10.0.0.1 --tuple-port-dst 50000 --mask-src 255.255.255.255 --mask-dst 255.255.255.255 \\
-         --mask-port-dst 65535 -t 60
+  ctrack -I expect -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 40000 --dport 21 --tuple-src 10.0.0.2 --tuple-dst 10.0.0.1 --tuple-port-dst 50000 --mask-src 255.255.255.255 --mask-dst 255.255.255.255 --mask-port-dst 65535 -t 60
+  ctrack -I -p sctp -s 10.0.0.1 -d 10.0.0.2 --sport 3868 --dport 3868 -t 300 --state ESTABLISHED --orig-vtag 1 --reply-vtag 2
 `],
   [['-U', '--update'], `Usage: ctrack -U [filter flags] (-t <timeout> | -m <mark[/mask]> | -u <flags> | --label-add/--label-del <labels>) [options]
 
@@ -127,7 +128,7 @@ select, printing each entry as it is afterwards. Exit 1 when none was updated.
 Examples:
   ctrack -U -p tcp --dport 22 -m 1            mark the SSH flows
   ctrack -U -s 10.0.0.1 -t 10                 let one host's flows expire soon
-  ctrack -U -s 10.0.0.1 --label-add blocked   label one host's flows
+  ctrack -U -s 10.0.0.1 --label-add 3         set label bit 3 on one host's flows
 `],
   [['-F', '--flush'], `Usage: ctrack -F [conntrack|expect] [-f ipv4|ipv6] [options]
 
