@@ -96,7 +96,7 @@ Examples:
 
 Create an entry (the reply tuple is the inverted original unless -r/-q are given).
 
---orig-vtag, --reply-vtag <tag>  with -p sctp: the verification tags
+  --orig-vtag, --reply-vtag <tag>         with -p sctp: the verification tags of each direction
 
 -I expect creates an expectation of an existing connection that has a helper
 (the master: -s -d -p --sport --dport, its original tuple):
