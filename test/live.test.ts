@@ -317,6 +317,24 @@ for i in range(3):
   const again = await ctrack('-L', '-z', '--netns', ns.name);
   expectSameDump(again.stdout, theirs('-L', '-z').stdout);
   // only with -L on the conntrack table, and never on a capture (exit 2, like conntrack's "Illegal option")
+  // -f: only that family is dumped, so only it is zeroed
+  ns.exec(tool('python3'), ['-c', `
+import socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', 5103))
+v = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); v.sendto(b'q', ('127.0.0.1', 5103)); u.recvfrom(10)
+`]);
+  const v6 = await ctrack('-L', '-z', '-f', 'ipv6', '--netns', ns.name);
+  expect(v6.code).toBe(0);
+  expect(v6.stdout).not.toContain('127.0.0.1');
+  expect(theirs('-L').stdout).toMatch(/dport=5103 packets=1 bytes=29 /);
+  // as conntrack: no -z with filtering parameters (the kernel would zero what the filter leaves out)
+  for (const bad of [['-L', '-z', '-p', 'tcp'], ['-L', '-z', '-s', '10.0.0.1'], ['-L', '-z', '-m', '1']]) {
+    const r = await ctrack(...bad, '--netns', ns.name);
+    const ref = theirs(...bad);
+    expect([r.code, ref.code]).toEqual([2, 2]);
+    expect(ref.stderr).toContain("Can't use -z with filtering parameters");
+    expect(r.stderr).toContain("Can't use -z with filtering parameters");
+  }
   for (const bad of [['-L', 'expect', '-z'], ['-G', '-z', '-p', 'tcp', '-s', '1.1.1.1', '-d', '2.2.2.2'], ['-D', '-z']]) {
     const r = await ctrack(...bad, '--netns', ns.name);
     expect({ bad, code: r.code, err: /-z/.test(r.stderr) }).toEqual({ bad, code: 2, err: true });

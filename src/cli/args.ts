@@ -253,6 +253,12 @@ export function parseArgs(argv: string[]): CliArgs {
   if (o.bufferSize !== undefined && command !== 'event') throw new UsageError('-b (--buffer-size) only works with -E');
   const eventMask = o.eventMask !== undefined ? parseEventMask(o.eventMask as string) : undefined;
   const bufferSize = o.bufferSize !== undefined ? parseBufferSize(o.bufferSize as string) : undefined;
+  // conntrack: "Can't use -z with filtering parameters" (the kernel zeroes every
+  // entry it dumps); -f is fine (the kernel dumps only that family), and the NAT
+  // flags are let through as conntrack does (they filter the lines, not the zeroing)
+  if (o.zero === true && Object.keys(entry).some((k) => k !== 'srcNat' && k !== 'dstNat' && k !== 'anyNat')) {
+    throw new UsageError("Can't use -z with filtering parameters (-f is fine: the kernel then dumps and zeroes that family only)");
+  }
   const usesEntry = command === 'create' || command === 'get' || command === 'list' || command === 'delete' || command === 'update' || command === 'event';
   if (!usesEntry && Object.keys(entry).length > 0) {
     throw new UsageError(`filter flags (${Object.keys(entry).join(', ')}) are not supported with ${given[0][0].slice(0, 2)}`);

@@ -30,7 +30,8 @@ When only stderr is a terminal, progress is shown there while the dump runs.
 ${FILTERS}
 
 Output: -o extended,id,ktimestamp,labels,xml,json    --explain: print the filter plan and exit
-  -z, --zero                  zero the counters of the listed entries (the listing shows them before)
+  -z, --zero                  zero the counters of the listed entries (the listing shows them before);
+                              not with filter flags, as in conntrack (-f is fine)
 
 ${COMMON}
 
