@@ -71,7 +71,14 @@ export interface DumpOptions {
    * checked in user space.
    */
   pushdown?: boolean;
-  /** Read and zero the counters atomically (IPCTNL_MSG_CT_GET_CTRZERO; conntrack table only). */
+  /**
+   * Read and zero the counters atomically (IPCTNL_MSG_CT_GET_CTRZERO;
+   * conntrack table only). The kernel zeroes every entry it dumps: with a
+   * filter, only what is pushed down to the kernel (family, mark, and what
+   * {@link Conntrack.explain} lists under "kernel") limits the zeroing; the
+   * user-space part only limits what you receive. (`conntrack -L -z`
+   * refuses filter flags for this reason.)
+   */
   zeroCounters?: boolean;
   /**
    * A dump that raced with table changes (NLM_F_DUMP_INTR) is retried up to
