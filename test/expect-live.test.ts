@@ -4,9 +4,11 @@
 // Listings, -G expect and -D expect are compared with conntrack on the same
 // table; every API operation is checked by reading the table back with
 // conntrack -L expect.
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import { Netns, tool } from './helpers/netns';
 import { ctrack } from './helpers/cli';
+import { parseArgs } from '../src/cli/args';
+import { Output, runLive } from '../src/cli/run';
 import { expectSameDump } from './helpers/compare';
 import { Conntrack } from '../src/conntrack';
 import type { Expectation, Flow } from '../src/types';
@@ -177,14 +179,12 @@ test('ctrack -D expect deletes by the expected tuple and reports it as conntrack
 
 test('ctrack -E expect prints the same expectation events as conntrack -E expect', async () => {
   theirs('-F', 'expect');
-  const { parseArgs } = await import('../src/cli/args');
-  const { Output, runLive } = await import('../src/cli/run');
   let stop = (): void => undefined;
   let out = '';
   let err = '';
   const ours = runLive(parseArgs(['-E', 'expect', '--netns', ns.name]), { out: new Output((s) => (out += s)), err: (l) => (err += l + '\n') },
     { onStop(s) { stop = s; return () => undefined; } });
-  const ref = require('child_process').spawn(tool('ip'), ['netns', 'exec', ns.name, tool('conntrack'), '-E', 'expect']);
+  const ref = spawn(tool('ip'), ['netns', 'exec', ns.name, tool('conntrack'), '-E', 'expect']);
   let refOut = '';
   ref.stdout.on('data', (b: Buffer) => (refOut += b));
   await new Promise((r) => setTimeout(r, 800)); // both listening

@@ -317,16 +317,16 @@ export function labelChange(v: EntryFlagValues, labelBit?: LabelResolver): { lab
   if (v.labelAdd === undefined && v.labelDel === undefined) return undefined;
   const labels = new Uint8Array(16);
   const labelsMask = new Uint8Array(16);
-  const set = (groups: string[] | undefined, into: Uint8Array[]): void => {
+  const set = (groups: string[] | undefined, flag: string, into: Uint8Array[]): void => {
     for (const group of groups ?? []) {
       for (const name of group.split(',')) {
-        const bit = labelNumber(name, labelBit, into.length === 2 ? '--label-add' : '--label-del');
+        const bit = labelNumber(name, labelBit, flag);
         for (const a of into) a[bit >> 3] |= 1 << (bit & 7);
       }
     }
   };
-  set(v.labelDel, [labelsMask]);
-  set(v.labelAdd, [labels, labelsMask]); // a label both added and deleted ends up set
+  set(v.labelDel, '--label-del', [labelsMask]);
+  set(v.labelAdd, '--label-add', [labels, labelsMask]); // a label both added and deleted ends up set
   return { labels, labelsMask };
 }
 
