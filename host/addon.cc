@@ -810,8 +810,36 @@ Napi::Value NetlinkSocket::Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// openProcNet(name, netns?): an O_RDONLY descriptor of /proc/net/NAME as the
+// network namespace `netns` (or ours) shows it, for the caller to read and
+// close. Only [a-z0-9_]+ names: this opens nothing but /proc/net tables.
+Napi::Value OpenProcNetFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString() || !ValidProcNetName(info[0].As<Napi::String>().Utf8Value())) {
+    ThrowType(env, "name must be a /proc/net file name ([a-z0-9_]+)");
+    return env.Undefined();
+  }
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  std::string netns;
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    if (!info[1].IsString() || info[1].As<Napi::String>().Utf8Value().empty()) {
+      ThrowType(env, "netns must be a non-empty string");
+      return env.Undefined();
+    }
+    netns = info[1].As<Napi::String>().Utf8Value();
+  }
+  SysError se;
+  UniqueFd fd = netns.empty() ? OpenProcNet(name, &se) : OpenProcNetInNetns(ResolveNetnsPath(netns), name, &se);
+  if (se) {
+    ErrnoError(env, se).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd.Release());
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NetlinkSocket", NetlinkSocket::Define(env));
+  exports.Set("openProcNet", Napi::Function::New(env, OpenProcNetFile, "openProcNet"));
   // Constants the TS side checks against src/generated/layout.ts.
   exports.Set("DESC_SIZE", Napi::Number::New(env, kDescSize));
   exports.Set("DESC_OFF", Napi::Number::New(env, kDescOff));

@@ -29,7 +29,9 @@ namespace {
 // What the namespace thread is given and hands back.
 struct NetnsJob {
   int nsfd;
-  UniqueFd sock;
+  UniqueFd (*open)(const std::string& arg, SysError* error);
+  const std::string* arg;
+  UniqueFd fd;
   SysError error;
 };
 
@@ -42,13 +44,13 @@ void* CreateInNetns(void* arg) {
     job->error.syscall = "setns";
     return nullptr;
   }
-  job->sock = OpenNetfilterSocket(&job->error);
+  job->fd = job->open(*job->arg, &job->error);
   return nullptr;
 }
 
-}  // namespace
-
-UniqueFd OpenNetfilterSocketInNetns(const std::string& path, SysError* error) {
+// Runs open(arg) on a short-lived thread inside the namespace at `path`.
+UniqueFd OpenInNetns(const std::string& path, UniqueFd (*open)(const std::string&, SysError*), const std::string& arg,
+                     SysError* error) {
   // Opened here rather than in the thread so that a missing namespace is
   // reported as "open ENOENT <path>" before any thread exists.
   UniqueFd nsfd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -57,7 +59,7 @@ UniqueFd OpenNetfilterSocketInNetns(const std::string& path, SysError* error) {
     return UniqueFd();
   }
 
-  NetnsJob job{nsfd.Get(), UniqueFd(), SysError{}};
+  NetnsJob job{nsfd.Get(), open, &arg, UniqueFd(), SysError{}};
   // pthread rather than std::thread: node-gyp builds with -fno-exceptions,
   // where a failing std::thread constructor aborts the process instead of
   // reporting EAGAIN.
@@ -77,7 +79,34 @@ UniqueFd OpenNetfilterSocketInNetns(const std::string& path, SysError* error) {
     }
     return UniqueFd();
   }
-  return std::move(job.sock);
+  return std::move(job.fd);
+}
+
+UniqueFd OpenNetfilterSocketArg(const std::string&, SysError* error) { return OpenNetfilterSocket(error); }
+
+}  // namespace
+
+UniqueFd OpenNetfilterSocketInNetns(const std::string& path, SysError* error) {
+  return OpenInNetns(path, OpenNetfilterSocketArg, std::string(), error);
+}
+
+bool ValidProcNetName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+UniqueFd OpenProcNet(const std::string& name, SysError* error) {
+  std::string file = "/proc/thread-self/net/" + name;
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) *error = SysError{errno, "open", file, true};
+  return UniqueFd(fd);
+}
+
+UniqueFd OpenProcNetInNetns(const std::string& path, const std::string& name, SysError* error) {
+  return OpenInNetns(path, OpenProcNet, name, error);
 }
 
 }  // namespace conntrack_host

@@ -34,4 +34,12 @@ UniqueFd OpenNetfilterSocket(SysError* error);
 // change namespace.
 UniqueFd OpenNetfilterSocketInNetns(const std::string& path, SysError* error);
 
+// A /proc/net file (NAME is [a-z0-9_]+, e.g. "netlink"): /proc/net shows the
+// namespace of the thread that opens it, and an open file keeps showing that
+// namespace; read from offset 0 it is generated afresh. Used to look up which
+// socket holds a netlink port id in the namespace of our socket.
+bool ValidProcNetName(const std::string& name);
+UniqueFd OpenProcNet(const std::string& name, SysError* error);
+UniqueFd OpenProcNetInNetns(const std::string& path, const std::string& name, SysError* error);
+
 }  // namespace conntrack_host

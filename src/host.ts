@@ -99,6 +99,13 @@ export interface NativeSocket {
 /** The addon's exports. */
 export interface HostBinding {
   readonly NetlinkSocket: new (options?: { netns?: string }) => NativeSocket;
+  /**
+   * A read-only descriptor of /proc/net/NAME as the network namespace `netns`
+   * (a name under /var/run/netns or a path; ours when absent) shows it. Opened
+   * on a short-lived thread inside the namespace; the file keeps showing that
+   * namespace, and a read from offset 0 regenerates it. The caller closes it.
+   */
+  openProcNet(name: string, netns?: string): number;
   readonly DESC_SIZE: number;
   readonly DESC_OFF: number;
   readonly DESC_LEN: number;

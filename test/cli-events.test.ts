@@ -2,14 +2,13 @@
 // --replay, and the [USERSPACE] portid=N progname=X tag, each side by side
 // with conntrack -E on the same events.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'child_process';
-import { mkdtempSync, rmSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { parseArgs } from '../src/cli/args';
 import { Output, runLive, type LiveSignals } from '../src/cli/run';
 import { readPcapBuffer } from '../src/pcap';
-import { readFileSync } from 'fs';
-import { prognameCache } from '../src/cli/progname';
+import { netlinkInode, prognameResolver, statName, type ProcSource } from '../src/cli/progname';
 import { Netns, tool } from './helpers/netns';
 import { ctrack } from './helpers/cli';
 import { sleep } from './helpers/wait';
@@ -110,45 +109,132 @@ test('ctrack -E --write then --replay: the same lines, the receive time prefix i
   }
 }, 30000);
 
-test('[USERSPACE] portid=N progname=X: the same as conntrack -E for events a live process caused', async () => {
-  const a = ours(['-E', '-o', 'id']);
-  const b = theirs(['-o', 'id']);
-  await sleep(800);
-  // a node process whose first netlink socket has port id = its pid, alive while the events are printed
+/**
+ * Runs `body` (JS with `ct`, an open Conntrack in the namespace) in a node
+ * child that keeps its sockets open for 1.5 s afterwards, so that both tools
+ * can still find it in /proc when they print its events. Returns its pid.
+ */
+async function liveRequester(body: string): Promise<number> {
   const script = `
-const { Conntrack } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'conntrack.js'))});
+const { Conntrack, FilterBuilder } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'))});
 (async () => {
   const ct = await Conntrack.open({ netns: ${JSON.stringify(ns.name)} });
-  for (let i = 0; i < 3; i++) {
-    const orig = { src: '10.91.0.' + (i + 1), dst: '10.91.0.9', protoNum: 17, srcPort: 5, dstPort: 6 };
-    await ct.create({ orig, timeout: 60 });
-    await ct.delete(orig);
-  }
+  ${body}
   setTimeout(() => ct.close(), 1500);
 })();`;
   const child = spawn(process.execPath, ['-e', script], { stdio: 'inherit' });
   await new Promise((r) => child.on('close', r));
+  return child.pid!;
+}
+
+test('[USERSPACE] portid=N progname=X: the same as conntrack -E for events a live process caused', async () => {
+  const a = ours(['-E', '-o', 'id']);
+  const b = theirs(['-o', 'id']);
+  await sleep(800);
+  // requests on the process's first netlink socket: its port id is the pid
+  const pid = await liveRequester(`
+  for (let i = 0; i < 3; i++) {
+    const orig = { src: '10.91.0.' + (i + 1), dst: '10.91.0.9', protoNum: 17, srcPort: 5, dstPort: 6 };
+    await ct.create({ orig, timeout: 60 });
+    await ct.delete(orig);
+  }`);
   a.stop();
   await b.stop();
   const r = await a.done;
   expect(lines(r.out)).toHaveLength(6);
-  for (const l of lines(r.out)) expect(l).toMatch(new RegExp(` \\[USERSPACE\\] portid=${child.pid} progname=node$`));
+  for (const l of lines(r.out)) expect(l).toMatch(new RegExp(` \\[USERSPACE\\] portid=${pid} progname=node$`));
   expect(lines(r.out)).toEqual(lines(b.out()));
 }, 30000);
 
-test('the progname cache reads /proc once per port id and stays bounded', () => {
-  const reads: number[] = [];
-  const p = prognameCache(2, (pid) => {
-    reads.push(pid);
-    return pid === 1 ? 'init' : undefined;
-  });
-  expect([p(1), p(1), p(7), p(7), p(1)]).toEqual(['init', 'init', undefined, undefined, 'init']);
-  expect(reads).toEqual([1, 7]);
-  p(8); // evicts the oldest (1)
-  p(1);
-  expect(reads).toEqual([1, 7, 8, 1]);
-  expect(prognameCache()(process.pid)).toBe(readFileSync('/proc/self/comm', 'utf8').trim());
-  expect(prognameCache()(3151671392)).toBeUndefined(); // not a pid
+test('[USERSPACE]: a port id that is not a pid is found by its socket in /proc/*/fd, as conntrack finds it', async () => {
+  const a = ours(['-E', '-o', 'id', '-p', 'udp', '--dport', '7301']);
+  const b = theirs(['-o', 'id', '-p', 'udp', '--dport', '7301']);
+  await sleep(800);
+  for (let i = 1; i <= 3; i++) ns.conntrack('-I', '-p', 'udp', '-s', `10.92.0.${i}`, '-d', '10.92.0.9', '--sport', '5', '--dport', '7301', '-t', '60');
+  // deleteMatching deletes on a second socket: the kernel gives it a port id that is no pid
+  const pid = await liveRequester(`await ct.deleteMatching(new FilterBuilder().proto('udp').dport(7301));`);
+  await sleep(300);
+  a.stop();
+  await b.stop();
+  const destroys = lines((await a.done).out).filter((l) => l.startsWith('[DESTROY]'));
+  expect(destroys).toHaveLength(3);
+  for (const l of destroys) {
+    const portid = Number(/ portid=(\d+)/.exec(l)?.[1]);
+    expect(portid).not.toBe(pid);
+    expect(l).toMatch(/ progname=node$/);
+  }
+  expect(destroys).toEqual(lines(b.out()).filter((l) => l.startsWith('[DESTROY]')));
+}, 30000);
+
+/** A fake /proc: netlink sockets (protocol, port id, inode), processes with their fds and stat names. */
+function fakeProc(sockets: Array<[number, number, number]>, procs: Record<number, { fds: string[]; name: string }>, reads: string[] = []): ProcSource {
+  return {
+    netlinkTable() {
+      reads.push('netlink');
+      return 'sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode\n' +
+        sockets.map(([proto, portid, inode]) => `00000000abe34a75 ${proto}  ${portid}      00000000 0        0        0     2        0        ${inode} \n`).join('');
+    },
+    pids: () => Object.keys(procs).map(Number),
+    fdLinks(pid) {
+      reads.push(`fd ${pid}`);
+      return procs[pid]?.fds ?? [];
+    },
+    stat: (pid) => (procs[pid] ? `${pid} (${procs[pid].name}) S 1 2 3` : undefined),
+  };
+}
+
+test('progname lookup, step by step as conntrack 1.4.7 does it', () => {
+  const procs = {
+    1: { fds: ['socket:[500]'], name: 'init' },
+    4242: { fds: ['/dev/null', 'socket:[100]'], name: 'node' },
+    77: { fds: ['pipe:[9]', 'socket:[200]'], name: 'conntrack' },
+    78: { fds: ['socket:[300]'], name: 'a (b) c' },
+  };
+  const sockets: Array<[number, number, number]> = [
+    [0, 4242, 99], // NETLINK_ROUTE with the same port id: not ours
+    [12, 4242, 100], // port id = pid
+    [12, 2944228115, 200], // a second socket: a port id that is no pid
+    [12, 5, 300],
+    [12, 6, 500], // held only by pid 1, which the search skips
+    [12, 7, 600], // held by nobody any more
+  ];
+  const cases: Array<[number, string | undefined]> = [
+    [4242, 'node'],
+    [2944228115, 'conntrack'],
+    [5, 'a (b'], // cut at the first ')' like fscanf("%*u (%m[^)]")
+    [6, undefined],
+    [7, undefined],
+    [8, undefined], // not in /proc/net/netlink: the socket is closed
+  ];
+  for (const [portid, want] of cases) {
+    let t = 0;
+    const p = prognameResolver(fakeProc(sockets, procs), () => (t += 10));
+    expect({ portid, name: p(portid) }).toEqual({ portid, name: want });
+  }
+  expect(netlinkInode('garbage\n12 1 2\n', 1)).toBeUndefined();
+  expect(statName('12 () S')).toBeUndefined();
+  expect(statName('12 (node) S')).toBe('node');
+});
+
+test('progname lookup reads /proc/net/netlink once per millisecond per port id, and searches /proc once per (port id, inode)', () => {
+  const reads: string[] = [];
+  const procs = { 10: { fds: [], name: 'x' }, 11: { fds: ['socket:[200]'], name: 'conntrack' } };
+  const sockets: Array<[number, number, number]> = [[12, 3000000000, 200]];
+  let t = 0;
+  const p = prognameResolver(fakeProc(sockets, procs, reads), () => t);
+  expect([p(3000000000), p(3000000000)]).toEqual(['conntrack', 'conntrack']);
+  expect(reads).toEqual(['netlink', 'fd 10', 'fd 11']); // the second event: no /proc read at all
+  t = 5;
+  expect(p(3000000000)).toBe('conntrack');
+  expect(reads.slice(3)).toEqual(['netlink']); // the table again, the same inode: no search
+  t = 10;
+  sockets[0] = [12, 3000000000, 201]; // the port id now belongs to another socket
+  expect(p(3000000000)).toBeUndefined();
+  expect(reads.slice(4)).toEqual(['netlink', 'fd 10', 'fd 11']);
+  t = 20;
+  sockets.length = 0; // closed
+  expect(p(3000000000)).toBeUndefined();
+  expect(reads.slice(7)).toEqual(['netlink']);
 });
 
 test('ctrack -E -e NEW,DESTROY: the same lines as conntrack -E -e NEW,DESTROY (no UPDATE events); -b sets the buffer', async () => {
@@ -163,8 +249,10 @@ u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', 7201)
 v = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); v.sendto(b'q', ('127.0.0.1', 7201))
 d, addr = u.recvfrom(10); u.sendto(b'r', addr); v.recvfrom(10)
 `]);
-  ns.conntrack('-D', '-p', 'udp', '--dport', '7201');
-  await sleep(800);
+  // deleted by a process that outlives the prints: a conntrack -D that has
+  // exited may or may not have been found in /proc by either tool
+  await liveRequester(`await ct.deleteMatching(new FilterBuilder().proto('udp').dport(7201));`);
+  await sleep(300);
   a.stop();
   all.stop();
   await b.stop();

@@ -3,7 +3,7 @@
 // with conntrack-tools, events, truncation, buffer sizing, close semantics,
 // fd hygiene, worker_threads, and what an unprivileged user gets.
 import { execFileSync } from 'child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
@@ -154,6 +154,36 @@ describe('open', () => {
     expect((err as Error).message).toContain(`/var/run/netns/${missing}`);
     // A file that is not a network namespace: setns(CLONE_NEWNET) says EINVAL.
     expect(() => NetlinkSocket.open({ netns: '/etc/hostname' })).toThrow(expect.objectContaining({ code: 'ERR_CT_SYSTEM', syscall: 'setns', errno: os.constants.errno.EINVAL }));
+  });
+
+  test('openProcNet: /proc/net/netlink as the namespace shows it, regenerated on each read from 0; bad names and namespaces are refused', () => {
+    const host = loadHost();
+    const fd = host.openProcNet('netlink', nsA.name);
+    const read = (): string => {
+      const b = Buffer.alloc(1 << 16);
+      return b.toString('latin1', 0, readSync(fd, b, 0, b.length, 0));
+    };
+    try {
+      const before = read();
+      expect(before.split('\n')[0]).toMatch(/^sk\s+Eth\s+Pid\s+Groups\s+Rmem\s+Wmem\s+Dump\s+Locks\s+Drops\s+Inode/);
+      const sock = NetlinkSocket.open({ netns: nsA.name });
+      const row = new RegExp(`^\\S+ 12\\s+${sock.portId}\\s`, 'm'); // Eth 12 = NETLINK_NETFILTER
+      try {
+        expect(read()).toMatch(row);
+        expect(readFileSync('/proc/thread-self/net/netlink', 'latin1')).not.toMatch(row); // our own namespace does not have it
+      } finally {
+        sock.close();
+      }
+      expect(read()).not.toMatch(row);
+    } finally {
+      closeSync(fd);
+    }
+    // (the addon's TypeError is from Node's main realm, not jest's: matched by name)
+    for (const bad of ['', '../self', 'net/x', 'A']) {
+      expect(() => host.openProcNet(bad, nsA.name)).toThrow(expect.objectContaining({ name: 'TypeError', message: expect.stringContaining('/proc/net file name') }));
+    }
+    expect(() => host.openProcNet('netlink', `ctt-${process.pid}-missing`)).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'open' }));
+    expect(() => host.openProcNet('no_such_table')).toThrow(expect.objectContaining({ code: 'ENOENT', path: '/proc/thread-self/net/no_such_table' }));
   });
 
   test('the addon exports the descriptor layout the decoder reads', () => {

@@ -474,7 +474,9 @@ async function runEvents(a: CliArgs, io: RunIo, signals: LiveSignals): Promise<n
   const groups = expect
     ? [A.NFNLGRP_CONNTRACK_EXP_NEW, A.NFNLGRP_CONNTRACK_EXP_UPDATE, A.NFNLGRP_CONNTRACK_EXP_DESTROY]
     : kinds.map((k) => ({ new: A.NFNLGRP_CONNTRACK_NEW, update: A.NFNLGRP_CONNTRACK_UPDATE, destroy: A.NFNLGRP_CONNTRACK_DESTROY })[k]);
-  const p = makePrinter(a, io, lazy.progname().prognameCache());
+  // conntrack names the program behind [USERSPACE] events from /proc, as the events' namespace shows it
+  const progname = lazy.progname().prognameFor(a.netns);
+  const p = makePrinter(a, io, progname);
   const writer = a.write !== undefined ? await lazy.pcap().PcapWriter.open(a.write) : undefined;
   // A large buffer: conntrack -E loses events from a few thousand per second on.
   const sock = NetlinkSocket.open({ netns: a.netns, groups, rcvBuf: a.bufferSize ?? EVENTS_RCVBUF });
@@ -518,6 +520,7 @@ async function runEvents(a: CliArgs, io: RunIo, signals: LiveSignals): Promise<n
     });
   } finally {
     prog?.done();
+    progname.close();
     await writer?.close();
   }
   if (lost > 0) io.err(`ctrack: WARNING: the kernel dropped events ${lost} time(s) (ENOBUFS): the receive buffer overflowed`);
