@@ -115,6 +115,10 @@ describe.each([
   [['-s', '10.0.0.0', '--mask-src', '255.255.255.0']],
   [['-d', 'fd00::', '--mask-dst', 'ffff:ffff::']],
   [['-s', '10.0.0.0', '--mask-src', '255.0.0.0', '-d', '10.0.0.0', '--mask-dst', '255.255.0.0', '-p', 'tcp']],
+  // -c (--secmark): conntrack 1.4.7 accepts it and lists every entry anyway
+  [['-c', '5']],
+  [['--secmark', '0', '-p', 'udp']],
+  [['dying', '-c', '7']],
 ])('ctrack -L %j equals conntrack -L on the same table', (extra) => {
   test('stdout and summary', async () => {
     const ours = await ctrack('-L', ...extra, '--netns', ns.name);
@@ -123,6 +127,22 @@ describe.each([
     expect(ours.stderr.trim()).toBe(ref.stderr);
     expect(ours.code).toBe(ref.code);
   });
+});
+
+test('-c (--secmark) goes with -L and -E only; elsewhere both tools refuse it (exit 2)', async () => {
+  const udp = ['-p', 'udp', '-s', '1.1.1.1', '-d', '2.2.2.2', '--sport', '1', '--dport', '2'];
+  // conntrack is asked only where a wrong guess about it could not change the table
+  const readOnly = [['-L', 'expect', '-c', '5'], ['-G', ...udp, '-c', '5'], ['-C', '-c', '5'], ['-S', '-c', '5'], ['-E', 'expect', '-c', '5']];
+  const writing = [['-D', '-p', 'udp', '-c', '5'], ['-F', '-c', '5'], ['-I', ...udp, '-t', '10', '-c', '5'], ['-U', '-p', 'udp', '-m', '1', '-c', '5']];
+  for (const bad of [...readOnly, ...writing]) {
+    const r = await ctrack(...bad, '--netns', ns.name);
+    expect({ bad, code: r.code, err: /-c \(--secmark\)/.test(r.stderr) }).toEqual({ bad, code: 2, err: true });
+  }
+  for (const bad of readOnly) {
+    const ref = theirs(...bad);
+    expect({ bad, code: ref.code, err: ref.stderr.includes("Illegal option `--secmark'") }).toEqual({ bad, code: 2, err: true });
+  }
+  expect(parseArgs(['-E', '-c', '5']).command).toBe('event');
 });
 
 test('ctrack -S and -C equal conntrack -S and -C', async () => {
@@ -347,7 +367,7 @@ v = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); v.sendto(b'q', ('127.0.0.1
   expect(v6.stdout).not.toContain('127.0.0.1');
   expect(theirs('-L').stdout).toMatch(/dport=5103 packets=1 bytes=29 /);
   // as conntrack: no -z with filtering parameters (the kernel would zero what the filter leaves out)
-  for (const bad of [['-L', '-z', '-p', 'tcp'], ['-L', '-z', '-s', '10.0.0.1'], ['-L', '-z', '-m', '1']]) {
+  for (const bad of [['-L', '-z', '-p', 'tcp'], ['-L', '-z', '-s', '10.0.0.1'], ['-L', '-z', '-m', '1'], ['-L', '-z', '-c', '1']]) {
     const r = await ctrack(...bad, '--netns', ns.name);
     const ref = theirs(...bad);
     expect([r.code, ref.code]).toEqual([2, 2]);

@@ -32,6 +32,8 @@ ${FILTERS}
 Output: -o extended,id,ktimestamp,labels,xml,json    --explain: print the filter plan and exit
   -z, --zero                  zero the counters of the listed entries (the listing shows them before);
                               not with filter flags, as in conntrack (-f is fine)
+  -c, --secmark <secmark>     accepted and ignored, as conntrack 1.4.7 does: the kernel
+                              reports no secmark, so every entry is listed
 
 ${COMMON}
 
@@ -71,6 +73,7 @@ The filter flags of -L apply too (in a kernel BPF filter where they can).
 
   -e, --event-mask <events>   only these: NEW, UPDATES, DESTROY, ALL (comma separated)
   -b, --buffer-size <bytes>   the socket receive buffer (default 128 MiB)
+  -c, --secmark <secmark>     accepted and ignored, as conntrack 1.4.7 does
   --write <file>              also record the received datagrams into a pcap capture
 
 ${COMMON}
