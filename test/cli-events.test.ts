@@ -1,7 +1,7 @@
 // ctrack -E against the kernel: filter flags (BPF + WASM), --write then
 // --replay, and the [USERSPACE] portid=N progname=X tag, each side by side
 // with conntrack -E on the same events.
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
@@ -38,19 +38,7 @@ function ours(argv: string[]): { stop: () => void; done: Promise<{ code: number;
 }
 
 /** conntrack -E in the namespace until stopped. */
-function theirs(argv: string[]): { proc: ChildProcessWithoutNullStreams; out: () => string; stop: () => Promise<void> } {
-  const proc = spawn(tool('ip'), ['netns', 'exec', ns.name, tool('conntrack'), '-E', ...argv]);
-  let out = '';
-  proc.stdout.on('data', (b) => (out += b));
-  return {
-    proc,
-    out: () => out,
-    stop: async () => {
-      proc.kill('SIGINT');
-      await new Promise((r) => proc.on('close', r));
-    },
-  };
-}
+const theirs = (argv: string[]) => ns.conntrackListen('-E', ...argv);
 
 function udpTraffic(ports: number[]): void {
   ns.exec(tool('python3'), ['-c', `

@@ -4,7 +4,6 @@
 // Listings, -G expect and -D expect are compared with conntrack on the same
 // table; every API operation is checked by reading the table back with
 // conntrack -L expect.
-import { spawn, spawnSync } from 'child_process';
 import { Netns, tool } from './helpers/netns';
 import { ctrack } from './helpers/cli';
 import { parseArgs } from '../src/cli/args';
@@ -39,10 +38,8 @@ afterAll(() => {
   ns?.destroy();
 });
 
-function theirs(...args: string[]): { stdout: string; stderr: string; code: number } {
-  const r = spawnSync(tool('ip'), ['netns', 'exec', ns.name, tool('conntrack'), ...args], { encoding: 'utf8' });
-  return { stdout: r.stdout, stderr: r.stderr.trim(), code: r.status ?? -1 };
-}
+/** conntrack inside the namespace: stdout, stderr and status. */
+const theirs = (...args: string[]): { stdout: string; stderr: string; code: number } => ns.conntrackRun(...args);
 
 const expected = (port: number) => ({ l3proto: 2, src: '127.0.0.1', dst: '127.0.0.1', protoNum: 6, srcPort: 0, dstPort: port });
 const lines = (t: string) => t.split('\n').filter(Boolean);
@@ -184,16 +181,13 @@ test('ctrack -E expect prints the same expectation events as conntrack -E expect
   let err = '';
   const ours = runLive(parseArgs(['-E', 'expect', '--netns', ns.name]), { out: new Output((s) => (out += s)), err: (l) => (err += l + '\n') },
     { onStop(s) { stop = s; return () => undefined; } });
-  const ref = spawn(tool('ip'), ['netns', 'exec', ns.name, tool('conntrack'), '-E', 'expect']);
-  let refOut = '';
-  ref.stdout.on('data', (b: Buffer) => (refOut += b));
+  const ref = ns.conntrackListen('-E', 'expect');
   await new Promise((r) => setTimeout(r, 800)); // both listening
   pasv(51010); // [NEW]
   theirs('-D', 'expect', '-p', 'tcp', '-s', '127.0.0.1', '-d', '127.0.0.1', '--sport', '0', '--dport', '51010', '--reply-port-src', '1', '--reply-port-dst', '1'); // [DESTROY]
   await new Promise((r) => setTimeout(r, 800));
   stop();
-  ref.kill('SIGINT');
-  await new Promise((r) => ref.on('close', r));
+  await ref.stop();
   expect(await ours).toBe(0);
   const norm = (t: string) => lines(t).map((l) => l.replace(/^(\s*\[\w+\] )\d+ /, '$1T '));
   // the FTP helper's expectation comes and goes twice here (NEW, DESTROY, NEW,
@@ -201,6 +195,6 @@ test('ctrack -E expect prints the same expectation events as conntrack -E expect
   const got = norm(out);
   expect(got[0]).toMatch(/^\s*\[NEW\] T proto=6 src=127\.0\.0\.1 dst=127\.0\.0\.1 sport=0 dport=51010 /);
   expect(got.at(-1)).toMatch(/^ *\[DESTROY\] T proto=6 .* dport=51010 /);
-  expect(got).toEqual(norm(refOut));
+  expect(got).toEqual(norm(ref.out()));
   expect(err.trim()).toBe(`conntrack v1.4.7 (conntrack-tools): ${got.length} expectation events have been shown.`);
 });

@@ -4,7 +4,7 @@
 //
 // Only fields that change between two reads of a live table may differ (see
 // helpers/compare.ts): timeout, delta-time, use. Ours always reads first.
-import { spawnSync, spawn } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Netns, tool } from './helpers/netns';
@@ -58,11 +58,8 @@ afterAll(() => {
   ns?.destroy();
 });
 
-/** conntrack inside the namespace: stdout, stderr and status (it exits 1 when it showed nothing). */
-function theirs(...args: string[]): { stdout: string; stderr: string; code: number } {
-  const r = spawnSync(tool('ip'), ['netns', 'exec', ns.name, tool('conntrack'), ...args], { encoding: 'utf8' });
-  return { stdout: r.stdout, stderr: r.stderr.trim(), code: r.status ?? -1 };
-}
+/** conntrack inside the namespace: stdout, stderr and status. */
+const theirs = (...args: string[]): { stdout: string; stderr: string; code: number } => ns.conntrackRun(...args);
 
 test('the namespace holds a diverse table', () => {
   const lines = theirs('-L').stdout.trim().split('\n');
@@ -279,9 +276,7 @@ test('ctrack -E prints the same lines as conntrack -E for the same events', asyn
     out: new Output((s) => (out += s)),
     err: (l) => (err += l + '\n'),
   }, signals);
-  const ref = spawn(tool('ip'), ['netns', 'exec', ns.name, tool('conntrack'), '-E', '-o', 'id'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let refOut = '';
-  ref.stdout.on('data', (b) => (refOut += b));
+  const ref = ns.conntrackListen('-E', '-o', 'id');
   await new Promise((r) => setTimeout(r, 700)); // both listening
   // packet-caused events (nlmsg_pid 0): UDP over IPv4 and IPv6
   ns.exec(tool('python3'), ['-c', `
@@ -292,12 +287,11 @@ for fam, addr in ((socket.AF_INET, '127.0.0.1'), (socket.AF_INET6, '::1')):
 `]);
   await new Promise((r) => setTimeout(r, 700));
   stopOurs();
-  ref.kill('SIGINT');
-  await new Promise((r) => ref.on('close', r));
+  await ref.stop();
   expect(await ours).toBe(0);
   const lines = (t: string) => t.split('\n').filter(Boolean).sort();
   expect(lines(out)).toHaveLength(6);
-  expect(lines(out)).toEqual(lines(refOut));
+  expect(lines(out)).toEqual(lines(ref.out()));
   expect(err.trim()).toBe('conntrack v1.4.7 (conntrack-tools): 6 flow events have been shown.');
 });
 

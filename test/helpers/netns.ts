@@ -4,7 +4,7 @@
 //
 // Missing tools fail the test with the Debian package to install: these
 // tests never skip silently.
-import { execFileSync } from 'child_process';
+import { execFileSync, spawn, spawnSync } from 'child_process';
 import { accessSync, constants as fsConstants, readdirSync } from 'fs';
 import * as path from 'path';
 
@@ -156,6 +156,35 @@ export class Netns {
   /** conntrack-tools inside the namespace, e.g. conntrack('-L', '-o', 'id'). */
   conntrack(...args: string[]): string {
     return this.exec(tool('conntrack'), args);
+  }
+
+  /**
+   * conntrack-tools inside the namespace as the oracle of a comparison: its
+   * stdout, stderr (trimmed) and exit status, whatever the status (it exits 1
+   * when it showed nothing, 2 on bad arguments).
+   */
+  conntrackRun(...args: string[]): { stdout: string; stderr: string; code: number } {
+    const r = spawnSync(tool('ip'), ['netns', 'exec', this.name, tool('conntrack'), ...args], { encoding: 'utf8' });
+    if (r.error) throw r.error;
+    return { stdout: r.stdout, stderr: r.stderr.trim(), code: r.status ?? -1 };
+  }
+
+  /**
+   * conntrack-tools listening inside the namespace (conntrack ARGS, e.g. '-E',
+   * '-o', 'id') until stop(): SIGINT, as Ctrl-C, then its exit.
+   */
+  conntrackListen(...args: string[]): { out: () => string; stop: () => Promise<void> } {
+    const proc = spawn(tool('ip'), ['netns', 'exec', this.name, tool('conntrack'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout.on('data', (b: Buffer) => (out += b));
+    const closed = new Promise<void>((r) => proc.on('close', () => r()));
+    return {
+      out: () => out,
+      stop: async () => {
+        proc.kill('SIGINT');
+        await closed;
+      },
+    };
   }
 
   /** Delete the namespace; idempotent. */
