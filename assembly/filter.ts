@@ -10,18 +10,21 @@
 //     +0  u8   op      FOP_*
 //     +1  u8   negate  0 or 1: the condition's result is inverted
 //     +2  u8   slot    tuple: 0 orig (CTA_TUPLE_ORIG), 1 reply, 2 master
-//     +3  u8   plen    prefix length of an address condition
+//     +3  u8   plen    prefix length of an address condition, or PLEN_MASK
 //     +4  u32  a       first operand (host order)
 //     +8  u32  b       second operand
 //     +12 u32  reserved
 //     +16 16 bytes     address (network order; IPv4 in the first 4 bytes)
+//     +32 16 bytes     netmask, read only when plen is PLEN_MASK (network order)
 //
 // All conditions must match (AND). Ops:
 //   FALSE             never matches (a negated FALSE always matches)
 //   FAMILY a          l3proto of the orig tuple (2 AF_INET, 10 AF_INET6)
 //   PROTO a           CTA_PROTO_NUM of the orig tuple
 //   SRC / DST         slot's address in the net (a = family, addr, plen); an
-//                     IPv4 net never matches an IPv6 address and vice versa
+//                     IPv4 net never matches an IPv6 address and vice versa.
+//                     With plen PLEN_MASK the net is addr under the netmask
+//                     (any mask: conntrack's -s ADDR --mask-src 255.0.255.0)
 //   REPLY_ANY         reply source OR reply destination in the net
 //   SPORT / DPORT a   slot's CTA_PROTO_SRC_PORT / _DST_PORT
 //   MARK a b          (CTA_MARK & b) == a
@@ -98,13 +101,21 @@ function tupBits(r: usize, slot: u32): u32 {
 }
 
 // Is the address at p (family l3 of its tuple) inside the condition's net?
-// Compared a 32-bit word at a time under a prefix mask (network byte order).
+// Compared a 32-bit word at a time under the mask (network byte order): the
+// prefix mask of plen, or the netmask at FCOND_MASK.
 function inNet(p: usize, l3: u32, c: usize): bool {
   const fam = load<u32>(c + L.FCOND_A);
   if (l3 != fam) return false;
   let plen = <u32>load<u8>(c + L.FCOND_PLEN);
   const net = c + L.FCOND_ADDR;
   const words: u32 = fam == 2 ? 1 : 4;
+  if (plen == <u32>L.PLEN_MASK) {
+    for (let i: u32 = 0; i < words; i++) {
+      const o = <usize>(i << 2);
+      if (((load<u32>(p + o) ^ load<u32>(net + o)) & load<u32>(c + L.FCOND_MASK + o)) != 0) return false;
+    }
+    return true;
+  }
   for (let i: u32 = 0; i < words && plen != 0; i++) {
     const bits = plen >= 32 ? <u32>32 : plen;
     const mask = bswap<u32>(bits == 32 ? <u32>0xffffffff : ~(<u32>0xffffffff >>> bits));
@@ -348,8 +359,9 @@ export function filterCheck(): u32 {
       else if (load<u8>(c + L.FCOND_NEG) > 1) err = L.FERR_ARG;
       else if (slot > 2) err = L.FERR_SLOT;
       else if (op == L.FOP_SRC || op == L.FOP_DST || op == L.FOP_REPLY_ANY) {
+        const plen = <u32>load<u8>(c + L.FCOND_PLEN);
         if (a != 2 && a != 10) err = L.FERR_FAMILY;
-        else if (<u32>load<u8>(c + L.FCOND_PLEN) > (a == 2 ? <u32>32 : <u32>128)) err = L.FERR_PLEN;
+        else if (plen > (a == 2 ? <u32>32 : <u32>128) && plen != <u32>L.PLEN_MASK) err = L.FERR_PLEN;
       } else if (op == L.FOP_NAT && (a < 1 || a > 3)) err = L.FERR_ARG;
       else if (op == L.FOP_NAT && <u32>load<u8>(c + L.FCOND_PLEN) != 0 && <u32>load<u8>(c + L.FCOND_PLEN) != 32) err = L.FERR_PLEN;
       else if (op == L.FOP_TIMEOUT && a > b) err = L.FERR_ARG;

@@ -311,15 +311,17 @@ export const FILTER_SIZE = 16384; // FILTER + FILTER_SIZE <= SCRATCH + SCRATCH_S
 export const FILTER_COUNT = 0; // u32: number of conditions
 export const FILTER_JIT = 4; // u32: 1 = setFilter installed a compiled function for this program (src/filter-jit.ts); 0 when written by hand
 export const FILTER_HDR = 8; // conditions start here
-export const FCOND_SIZE = 32;
-export const FILTER_MAX_CONDS = 511; // (FILTER_SIZE - FILTER_HDR) / FCOND_SIZE
+export const FCOND_SIZE = 48;
+export const FILTER_MAX_CONDS = 341; // (FILTER_SIZE - FILTER_HDR) / FCOND_SIZE
 export const FCOND_OP = 0; // u8: FOP_*
 export const FCOND_NEG = 1; // u8: 1 = negate the result
 export const FCOND_SLOT = 2; // u8: tuple: 0 orig, 1 reply, 2 master
-export const FCOND_PLEN = 3; // u8: address prefix length
+export const FCOND_PLEN = 3; // u8: address prefix length, or PLEN_MASK
 export const FCOND_A = 4; // u32: first operand
 export const FCOND_B = 8; // u32: second operand
 export const FCOND_ADDR = 16; // 16 bytes: address (network order; IPv4 in the first 4)
+export const FCOND_MASK = 32; // 16 bytes: netmask when FCOND_PLEN is PLEN_MASK (network order)
+export const PLEN_MASK = 255; // FCOND_PLEN: the address is compared under the netmask at FCOND_MASK (any mask, e.g. 255.0.255.0)
 
 export const FOP_FALSE = 1; // never matches
 export const FOP_FAMILY = 2; // orig tuple l3proto == a (2 or 10)

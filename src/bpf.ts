@@ -108,20 +108,28 @@ function find(path: number[], absent: string): Sym[] {
 /** Payload load at X + 4 + off. */
 const payload = (size: number, off = 0): Sym => stmt(BPF_LD | size | BPF_IND, 4 + off);
 
-// An address inside a prefix: compared 32 bits at a time under a mask.
+// An address inside a net: compared 32 bits at a time under the prefix mask
+// of plen, or under the netmask when plen is PLEN_MASK.
 function addrIn(c: FilterCondition, which: 'src' | 'dst', match: string, nomatch: string): Sym[] {
   const v4 = c.a === A.AF_INET;
   const type = v4 ? (which === 'src' ? A.CTA_IP_V4_SRC : A.CTA_IP_V4_DST) : (which === 'src' ? A.CTA_IP_V6_SRC : A.CTA_IP_V6_DST);
   const out = find([TUPLE_OF_SLOT[c.slot], A.CTA_TUPLE_IP, type], nomatch);
-  let plen = c.plen;
   const dv = new DataView(c.addr.buffer, c.addr.byteOffset, 16);
-  for (let w = 0; w < (v4 ? 1 : 4) && plen > 0; w++) {
-    const bits = Math.min(32, plen);
-    const mask = bits === 32 ? 0xffffffff : (~(0xffffffff >>> bits)) >>> 0;
+  const netmask = c.plen === L.PLEN_MASK ? new DataView((c.mask ?? new Uint8Array(16)).buffer, c.mask?.byteOffset ?? 0, 16) : undefined;
+  let left = c.plen;
+  for (let w = 0; w < (v4 ? 1 : 4); w++) {
+    let mask: number;
+    if (netmask) mask = netmask.getUint32(w * 4);
+    else {
+      if (left <= 0) break;
+      const bits = Math.min(32, left);
+      mask = bits === 32 ? 0xffffffff : (~(0xffffffff >>> bits)) >>> 0;
+      left -= bits;
+    }
+    if (mask === 0) continue;
     out.push(payload(BPF_W, w * 4));
-    if (bits < 32) out.push(stmt(BPF_ALU | BPF_AND | BPF_K, mask));
+    if (mask !== 0xffffffff) out.push(stmt(BPF_ALU | BPF_AND | BPF_K, mask));
     out.push(jeq((dv.getUint32(w * 4) & mask) >>> 0, 0, nomatch));
-    plen -= bits;
   }
   out.push(ja(match));
   return out;

@@ -137,21 +137,29 @@ function tuplePresent(slot: number, bits: number): FieldTest[] {
   ];
 }
 
-// Address in net, as inNet(): same family, then the prefix a word at a time.
-function netTests(slot: number, dst: boolean, family: number, plen: number, addr: Uint8Array): FieldTest[] {
+// Address in net, as inNet(): same family, then a word at a time under the
+// prefix mask of plen, or under the netmask when plen is PLEN_MASK.
+function netTests(slot: number, dst: boolean, family: number, plen: number, addr: Uint8Array, netmask: Uint8Array): FieldTest[] {
   const t = tupleOff(slot);
   const tests: FieldTest[] = [{ off: t + L.TUP_L3, width: 1, mask: 0xffffffff, value: family }];
   const dv = new DataView(addr.buffer, addr.byteOffset, 16);
+  const mv = new DataView(netmask.buffer, netmask.byteOffset, 16);
   const words = family === 2 ? 1 : 4;
   let left = Math.min(plen, words * 32);
-  for (let i = 0; i < words && left > 0; i++) {
-    const bits = Math.min(left, 32);
-    // the prefix mask in network order, read as a little-endian u32
-    const be = bits === 32 ? 0xffffffff : (~(0xffffffff >>> bits)) >>> 0;
-    const mask = ((be & 0xff) << 24 | (be & 0xff00) << 8 | (be >>> 8) & 0xff00 | be >>> 24) >>> 0;
+  for (let i = 0; i < words; i++) {
+    let mask: number; // the mask in network order, read as a little-endian u32 (as the record's bytes are loaded)
+    if (plen === L.PLEN_MASK) {
+      mask = mv.getUint32(i * 4, true);
+    } else {
+      if (left <= 0) break;
+      const bits = Math.min(left, 32);
+      const be = bits === 32 ? 0xffffffff : (~(0xffffffff >>> bits)) >>> 0;
+      mask = ((be & 0xff) << 24 | (be & 0xff00) << 8 | (be >>> 8) & 0xff00 | be >>> 24) >>> 0;
+      left -= bits;
+    }
+    if (mask === 0) continue;
     const word = dv.getUint32(i * 4, true);
     tests.push({ off: t + (dst ? L.TUP_DST : L.TUP_SRC) + i * 4, width: 4, mask, value: (word & mask) >>> 0 });
-    left -= bits;
   }
   return tests;
 }
@@ -162,7 +170,7 @@ const field = (off: number, width: 1 | 2 | 4, value: number, mask = 0xffffffff):
  * The inline form of one condition (the semantics of evalCond in
  * assembly/filter.ts), or undefined when it has none.
  */
-function inline(op: number, slot: number, plen: number, a: number, b: number, addr: Uint8Array): Inline | undefined {
+function inline(op: number, slot: number, plen: number, a: number, b: number, addr: Uint8Array, netmask: Uint8Array): Inline | undefined {
   const o = L.REC_TUPLE_ORIG;
   switch (op) {
     case L.FOP_FAMILY: return { present: tuplePresent(0, L.TP_IP), tests: [field(o + L.TUP_L3, 1, a)] };
@@ -170,7 +178,7 @@ function inline(op: number, slot: number, plen: number, a: number, b: number, ad
     case L.FOP_SRC:
     case L.FOP_DST: {
       const dst = op === L.FOP_DST;
-      return { present: tuplePresent(slot, dst ? L.TP_DST : L.TP_SRC), tests: netTests(slot, dst, a, plen, addr) };
+      return { present: tuplePresent(slot, dst ? L.TP_DST : L.TP_SRC), tests: netTests(slot, dst, a, plen, addr, netmask) };
     }
     case L.FOP_SPORT: return { present: tuplePresent(slot, L.TP_SPORT), tests: [field(tupleOff(slot) + L.TUP_SPORT, 2, a)] };
     case L.FOP_DPORT: return { present: tuplePresent(slot, L.TP_DPORT), tests: [field(tupleOff(slot) + L.TUP_DPORT, 2, a)] };
@@ -278,7 +286,7 @@ export function compileProgram(program: Uint8Array): { bytes: Uint8Array; summar
     const negate = program[c + L.FCOND_NEG] === 1;
     const form = inline(op, program[c + L.FCOND_SLOT], program[c + L.FCOND_PLEN],
       dv.getUint32(c + L.FCOND_A, true), dv.getUint32(c + L.FCOND_B, true),
-      program.subarray(c + L.FCOND_ADDR, c + L.FCOND_ADDR + 16));
+      program.subarray(c + L.FCOND_ADDR, c + L.FCOND_ADDR + 16), program.subarray(c + L.FCOND_MASK, c + L.FCOND_MASK + 16));
     if (form) {
       emitInline(body, form, negate);
       inlined++;

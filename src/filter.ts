@@ -53,6 +53,8 @@ export interface FilterCondition {
   a: number;
   b: number;
   addr: Uint8Array; // 16 bytes
+  /** The netmask (16 bytes, network order) of an address condition whose plen is L.PLEN_MASK. */
+  mask?: Uint8Array;
 }
 
 function checkInt(v: unknown, max: number, what: string): number {
@@ -70,21 +72,59 @@ function slotOf(s: unknown): number {
   return v;
 }
 
-/** 'a.b.c.d/n', 'x::y/n' or a bare address (a host net) -> family, bytes, prefix. */
-export function parseCidr(cidr: unknown, what: string): { family: number; addr: Uint8Array; plen: number } {
+/**
+ * 'a.b.c.d/n', 'x::y/n', a bare address (a host net), or an address and a
+ * netmask of its family ('10.0.0.0/255.0.255.0', as conntrack's --mask-src)
+ * -> family, bytes, prefix. A netmask that is a prefix becomes its length;
+ * any other gives plen L.PLEN_MASK and the mask.
+ */
+export function parseCidr(cidr: unknown, what: string): { family: number; addr: Uint8Array; plen: number; mask?: Uint8Array } {
   if (typeof cidr !== 'string') throw invalid(`${what}: net must be a string, not ${typeof cidr}`);
   const slash = cidr.indexOf('/');
   const { family, bytes } = parseAddress(slash < 0 ? cidr : cidr.slice(0, slash), what);
   const max = bytes.length * 8;
   let plen = max;
+  let mask: Uint8Array | undefined;
   if (slash >= 0) {
     const t = cidr.slice(slash + 1);
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(t) || Number(t) > max) throw invalid(`${what}: bad prefix length in '${cidr}'`);
-    plen = Number(t);
+    if (/[.:]/.test(t)) {
+      let m: { family: number; bytes: Uint8Array };
+      try {
+        m = parseAddress(t, what);
+      } catch {
+        throw invalid(`${what}: bad netmask in '${cidr}'`);
+      }
+      if (m.family !== family) throw invalid(`${what}: the netmask in '${cidr}' is not of the address's family`);
+      const len = prefixLength(m.bytes);
+      if (len !== undefined) plen = len;
+      else {
+        plen = L.PLEN_MASK;
+        mask = new Uint8Array(16);
+        mask.set(m.bytes);
+      }
+    } else {
+      if (!/^(0|[1-9][0-9]{0,2})$/.test(t) || Number(t) > max) throw invalid(`${what}: bad prefix length in '${cidr}'`);
+      plen = Number(t);
+    }
   }
   const addr = new Uint8Array(16);
   addr.set(bytes);
-  return { family, addr, plen };
+  return mask ? { family, addr, plen, mask } : { family, addr, plen };
+}
+
+/** The prefix length of a contiguous netmask (ones, then zeros), or undefined. */
+function prefixLength(mask: Uint8Array): number | undefined {
+  let len = 0;
+  let ended = false;
+  for (const b of mask) {
+    for (let bit = 7; bit >= 0; bit--) {
+      const one = ((b >> bit) & 1) === 1;
+      if (one && ended) return undefined;
+      if (one) len++;
+      else ended = true;
+    }
+  }
+  return len;
 }
 
 function stateOf(v: unknown, table: readonly string[], what: string): number {
@@ -126,6 +166,7 @@ export function encodeProgram(conds: ReadonlyArray<FilterCondition>): Uint8Array
     dv.setUint32(o + L.FCOND_A, c.a >>> 0, true);
     dv.setUint32(o + L.FCOND_B, c.b >>> 0, true);
     out.set(c.addr.subarray(0, 16), o + L.FCOND_ADDR);
+    if (c.plen === L.PLEN_MASK && c.mask) out.set(c.mask.subarray(0, 16), o + L.FCOND_MASK);
   });
   return out;
 }
@@ -146,8 +187,8 @@ export class FilterBuilder {
   }
 
   private net(op: number, cidr: string, slot: number, what: string): this {
-    const { family, addr, plen } = parseCidr(cidr, what);
-    return this.add(op, { slot, a: family, plen, addr });
+    const { family, addr, plen, mask } = parseCidr(cidr, what);
+    return this.add(op, mask ? { slot, a: family, plen, addr, mask } : { slot, a: family, plen, addr });
   }
 
   /** Matches nothing. */
@@ -164,7 +205,10 @@ export class FilterBuilder {
     if (v === undefined) throw invalid(`unknown protocol '${String(p)}'`);
     return this.add(L.FOP_PROTO, { a: checkInt(v, 0xff, 'protocol') });
   }
-  /** Source address of a tuple inside `cidr` (a bare address is a host net). */
+  /**
+   * Source address of a tuple inside `cidr`: 'ADDR/LEN', a bare address (a
+   * host net), or 'ADDR/NETMASK' with any netmask ('10.0.0.0/255.0.255.0').
+   */
   src(cidr: string, tuple: TupleSlot = 'orig'): this { return this.net(L.FOP_SRC, cidr, slotOf(tuple), 'src'); }
   /** Destination address of a tuple inside `cidr`. */
   dst(cidr: string, tuple: TupleSlot = 'orig'): this { return this.net(L.FOP_DST, cidr, slotOf(tuple), 'dst'); }
@@ -302,11 +346,11 @@ let matcher: Decoder | undefined;
  * WASM decoder (the flow is encoded to a ctnetlink message and decoded).
  */
 export class ConntrackFilter {
-  private readonly ipNet = new Map<ConntrackFilterType, { family: number; addr: Uint8Array; plen: number }>();
+  private readonly ipNet = new Map<ConntrackFilterType, ReturnType<typeof parseCidr>>();
   private readonly ports = new Map<ConntrackFilterType, number>();
   private protoFilter = 0;
 
-  /** Add an IP subnet ('10.0.0.0/8', '2001:db8::/32'; a bare address is a host net). */
+  /** Add an IP subnet ('10.0.0.0/8', '2001:db8::/32', '10.0.0.0/255.0.255.0'; a bare address is a host net). */
   addIPNet(type: ConntrackFilterType, cidr: string): this {
     if (cidr === undefined || cidr === null || cidr === '') throw invalid('Filter attribute empty');
     if (!IP_TYPES.has(type)) throw invalid(`filter type ${String(type)} is not an IP filter type`);
@@ -361,7 +405,7 @@ export class ConntrackFilter {
       const op = t === ConntrackFilterType.OrigSrcIP || t === ConntrackFilterType.ReplySrcIP ? L.FOP_SRC
         : t === ConntrackFilterType.ReplyAnyIP ? L.FOP_REPLY_ANY : L.FOP_DST;
       const slot = t === ConntrackFilterType.OrigSrcIP || t === ConntrackFilterType.OrigDstIP ? 0 : 1;
-      conditions.push({ op, negate: false, slot, plen: n.plen, a: n.family, b: 0, addr: n.addr.slice() });
+      conditions.push({ op, negate: false, slot, plen: n.plen, a: n.family, b: 0, addr: n.addr.slice(), ...(n.mask ? { mask: n.mask.slice() } : {}) });
     }
     const sp = this.ports.get(ConntrackFilterType.OrigSrcPort);
     if (sp !== undefined) conditions.push({ op: L.FOP_SPORT, negate: false, slot: 0, plen: 0, a: sp, b: 0, addr: new Uint8Array(16) });

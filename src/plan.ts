@@ -300,7 +300,7 @@ function hex(n: number): string {
 /** One condition as a line of text ("orig src in 10.0.0.0/8"). */
 export function describeCondition(c: FilterCondition): string {
   const slot = SLOT_NAMES[c.slot] ?? `slot ${c.slot}`;
-  const net = (): string => `${addrText(c.a, c.addr)}/${c.plen}`;
+  const net = (): string => `${addrText(c.a, c.addr)}/${c.plen === L.PLEN_MASK ? addrText(c.a, c.mask ?? new Uint8Array(16)) : c.plen}`;
   let s: string;
   switch (c.op) {
     case L.FOP_FALSE: s = 'nothing (an empty seed filter)'; break;

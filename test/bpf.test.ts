@@ -118,7 +118,12 @@ const pool = {
 
 type Build = (b: FilterBuilder) => unknown;
 const slot = fc.constantFrom<TupleSlot>('orig', 'reply', 'orig', 'master');
-const net = fc.tuple(fc.constantFrom(...pool.addrs), fc.integer({ min: 0, max: 128 })).map(([a, p]) => `${a}/${Math.min(p, a.includes(':') ? 128 : 32)}`);
+const net = fc.oneof(
+  fc.tuple(fc.constantFrom(...pool.addrs), fc.integer({ min: 0, max: 128 })).map(([a, p]) => `${a}/${Math.min(p, a.includes(':') ? 128 : 32)}`),
+  // any netmask (conntrack's --mask-src): random bytes are rarely a prefix
+  fc.tuple(fc.constantFrom(...pool.addrs), fc.uint8Array({ minLength: 16, maxLength: 16 }))
+    .map(([a, m]) => `${a}/${a.includes(':') ? [...Array(8).keys()].map((i) => ((m[2 * i] << 8) | m[2 * i + 1]).toString(16)).join(':') : [...m.subarray(0, 4)].join('.')}`),
+);
 const cond: fc.Arbitrary<Build> = fc.oneof(
   fc.constantFrom<'ipv4' | 'ipv6'>('ipv4', 'ipv6').map((f) => (b: FilterBuilder) => b.family(f)),
   fc.constantFrom(6, 17, 1, 58, 132).map((p) => (b: FilterBuilder) => b.proto(p)),
@@ -180,6 +185,7 @@ describe('differential: BPF (cBPF interpreter) vs the WASM filter', () => {
     ['proto', (b) => b.proto(6), (b) => b.proto(17)],
     ['orig src /32', (b) => b.src(`${o.src}/32`), (b) => b.src('192.0.2.1/32')],
     ['orig dst /8', (b) => b.dst(`${o.dst}/8`), (b) => b.dst('192.0.0.0/8')],
+    ['orig src under a netmask', (b) => b.src(`${o.src?.replace(/^(\d+)\.\d+/, '$1.77')}/255.0.255.255`), (b) => b.src(`${o.src}/255.0.255.254`.replace(/\.(\d+)\//, (_m, d: string) => `.${Number(d) ^ 2}/`))],
     ['reply src', (b) => b.src(`${sample.flow.reply?.src}`, 'reply'), (b) => b.src('192.0.2.9', 'reply')],
     ['reply any', (b) => b.replyAny(`${sample.flow.reply?.dst}/24`), (b) => b.replyAny('192.0.2.0/24')],
     ['sport', (b) => b.sport(o.srcPort as number), (b) => b.sport(((o.srcPort as number) + 1) & 0xffff)],

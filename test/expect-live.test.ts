@@ -146,7 +146,7 @@ test('ctrack -I expect creates the expectation its flags describe (read back wit
     [['-I', 'expect', '-p', 'tcp', '-s', '127.0.0.1', '-d', '127.0.0.1', '--tuple-src', '127.0.0.1', '--tuple-dst', '::1', '--mask-src', '255.255.255.255', '--mask-dst', '255.255.255.255', '-t', '9'], /IPv4 or all IPv6/],
     [['-L', '--tuple-src', '127.0.0.1'], /only go with -I expect/],
     [['-L', '--mask-src', '255.0.0.0'], /--mask-src needs -s/],
-    [['-L', '-s', '10.0.0.0', '--mask-src', '255.0.255.0'], /contiguous/],
+    [['-L', '-s', '10.0.0.0', '--mask-src', 'ffff::'], /not of the family/],
     [['-L', '-s', '10.0.0.0/8', '--mask-src', '255.0.0.0'], /prefix length already/],
     [['-L', 'expect', '-s', '10.0.0.0', '--mask-src', '255.0.0.0'], /--mask-src/],
   ] as [string[], RegExp][]) {

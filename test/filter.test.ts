@@ -9,7 +9,7 @@ import { readFileSync } from 'fs';
 import * as path from 'path';
 import { Decoder, decodeDatagram } from '../src/decoder';
 import { ConntrackError } from '../src/errors';
-import { ConntrackFilter, ConntrackFilterType, FilterBuilder, STATUS_BITS, type StatusName, type TupleSlot } from '../src/filter';
+import { ConntrackFilter, ConntrackFilterType, FilterBuilder, parseCidr, STATUS_BITS, type StatusName, type TupleSlot } from '../src/filter';
 import * as A from '../src/generated/attrs';
 import * as L from '../src/generated/layout';
 import { readPcapBuffer } from '../src/pcap';
@@ -203,8 +203,12 @@ function refInNet(addr: string | undefined, l3: number, net: string): boolean {
   const fam = a.includes(':') ? 10 : 2;
   if (l3 !== fam) return false;
   const x = addrBytes(addr), y = addrBytes(a);
+  // ADDR/LEN: the first LEN bits; ADDR/NETMASK: the bits set in the mask
+  const m = p !== undefined && /[.:]/.test(p) ? addrBytes(p) : undefined;
   const plen = p === undefined ? y.length * 8 : Number(p);
-  for (let i = 0; i < plen; i++) {
+  for (let i = 0; i < y.length * 8; i++) {
+    const counts = m ? ((m[i >> 3] >> (7 - (i & 7))) & 1) === 1 : i < plen;
+    if (!counts) continue;
     const bx = (x[i >> 3] >> (7 - (i & 7))) & 1;
     const by = (y[i >> 3] >> (7 - (i & 7))) & 1;
     if (bx !== by) return false;
@@ -439,6 +443,9 @@ const OPS: OpCase[] = [
   { name: 'reply dst v6', cond: { k: 'dst', net: '::1/128', slot: 'reply' }, expect: V6, notExpect: [...V4, HAND.v6] },
   { name: 'master src', cond: { k: 'src', net: '10.6.0.1', slot: 'master' }, expect: [HAND.master], notExpect: [HAND.plain, ...V4] },
   { name: 'odd prefix', cond: { k: 'src', net: '10.0.0.0/15', slot: 'orig' }, expect: [HAND.plain, HAND.marked], notExpect: [HAND.tzone] },
+  // 255.1.0.0: the first octet and the low bit of the second (plain 10.0, tzone 10.2: 0; marked 10.1: 1)
+  { name: 'netmask, not a prefix', cond: { k: 'src', net: '10.0.7.9/255.1.0.0', slot: 'orig' }, expect: [HAND.plain, HAND.tzone], notExpect: [HAND.marked, ...V4, ...V6] },
+  { name: 'netmask v6, not a prefix', cond: { k: 'dst', net: '::1/0:0:0:0:ffff::ffff', slot: 'orig' }, expect: V6.filter((s) => s.flow.orig?.dst === '::1'), notExpect: [...V4, HAND.v6] },
   { name: 'replyAny', cond: { k: 'replyAny', net: '203.0.113.1/32' }, expect: [HAND.snat, HAND.natNoDone], notExpect: [HAND.dnat, HAND.plain] },
   { name: 'sport reply', cond: { k: 'sport', v: 8080, slot: 'reply' }, expect: [HAND.dnat], notExpect: [HAND.snat, HAND.icmp, HAND.bare] },
   { name: 'dport orig', cond: { k: 'dport', v: 443, slot: 'orig' }, expect: [HAND.marked], notExpect: [HAND.plain, HAND.icmp] },
@@ -512,9 +519,14 @@ const ADDR6 = ['2001:db8::1', '2001:db8::2', '2001:db8:1::5', '::1', 'fe80::1'];
 const PORTS = [53, 80, 443, 1000, 5000, 8080];
 const PROTOS = [1, 6, 17, 33, 58, 132, 136, 47];
 const slotArb = fc.constantFrom<TupleSlot>('orig', 'reply', 'master');
+// netmasks: random bytes (rarely a prefix), and a few with bits of the samples' addresses
+const MASK4 = ['255.0.255.0', '0.0.0.255', '255.255.0.255', '0.0.0.0', '255.255.255.255'];
+const MASK6 = ['ffff::ffff', 'ffff:ffff:0:ffff::', '::ff', 'ffff:ffff:ffff::1:0'];
 const netArb = fc.oneof(
   fc.tuple(fc.constantFrom(...ADDR4), fc.integer({ min: 0, max: 32 })).map(([a, p]) => `${a}/${p}`),
   fc.tuple(fc.constantFrom(...ADDR6), fc.integer({ min: 0, max: 128 })).map(([a, p]) => `${a}/${p}`),
+  fc.tuple(fc.constantFrom(...ADDR4), fc.oneof(fc.constantFrom(...MASK4), fc.uint8Array({ minLength: 4, maxLength: 4 }).map((b) => b.join('.')))).map(([a, m]) => `${a}/${m}`),
+  fc.tuple(fc.constantFrom(...ADDR6), fc.constantFrom(...MASK6)).map(([a, m]) => `${a}/${m}`),
 );
 const statusNames = Object.keys(STATUS_BITS) as StatusName[];
 const condArb: fc.Arbitrary<Cond> = fc.oneof(
@@ -594,6 +606,44 @@ describe('differential: WASM program vs reference evaluator', () => {
     expect(rejected).toBeGreaterThan(2000);
     // and most non-empty programs ran compiled
     expect(jitInstalled).toBeGreaterThan(3000);
+  });
+});
+
+describe('nets: ADDR/LEN, a bare address, ADDR/NETMASK', () => {
+  const hex = (b?: Uint8Array) => (b ? Buffer.from(b).toString('hex') : undefined);
+  test.each([
+    // [net, family, plen, mask (hex, 16 bytes) when not a prefix]
+    ['10.0.0.0/8', 2, 8, undefined],
+    ['10.0.0.1', 2, 32, undefined],
+    ['fd00::/16', 10, 16, undefined],
+    ['10.0.0.0/255.255.0.0', 2, 16, undefined], // a prefix, written as a netmask
+    ['10.0.0.0/0.0.0.0', 2, 0, undefined],
+    ['10.0.0.0/255.0.255.0', 2, L.PLEN_MASK, 'ff00ff00' + '0'.repeat(24)],
+    ['10.0.0.1/0.0.0.1', 2, L.PLEN_MASK, '00000001' + '0'.repeat(24)],
+    ['fd00::4/ffff::ff', 10, L.PLEN_MASK, 'ffff' + '0'.repeat(26) + 'ff'],
+    ['fd00::/ffff:ffff::', 10, 32, undefined],
+  ])('%s', (net, family, plen, mask) => {
+    const n = parseCidr(net, 'src');
+    expect({ family: n.family, plen: n.plen, mask: hex(n.mask) }).toEqual({ family, plen, mask });
+  });
+
+  test.each([
+    ['10.0.0.0/33', /bad prefix length/],
+    ['10.0.0.0/ffff::', /not of the address's family/],
+    ['fd00::/255.0.0.0', /not of the address's family/],
+    ['10.0.0.0/255.0.0', /bad netmask/],
+    ['10.0.0.0/', /bad prefix length/],
+  ])('%s is refused', (net, msg) => {
+    expect(() => new FilterBuilder().src(net)).toThrow(ConntrackError);
+    expect(() => new FilterBuilder().src(net)).toThrow(msg);
+  });
+
+  test('the netmask is written after the address, only for a netmask that is not a prefix', () => {
+    const prog = new FilterBuilder().src('10.0.0.0/255.0.255.0').dst('10.0.0.0/8').compile();
+    const at = (i: number, off: number, n: number) => Buffer.from(prog.subarray(L.FILTER_HDR + i * L.FCOND_SIZE + off, L.FILTER_HDR + i * L.FCOND_SIZE + off + n)).toString('hex');
+    expect(L.FCOND_SIZE).toBe(48);
+    expect([prog[L.FILTER_HDR + L.FCOND_PLEN], at(0, L.FCOND_ADDR, 4), at(0, L.FCOND_MASK, 16)]).toEqual([255, '0a000000', 'ff00ff00' + '0'.repeat(24)]);
+    expect([prog[L.FILTER_HDR + L.FCOND_SIZE + L.FCOND_PLEN], at(1, L.FCOND_MASK, 16)]).toEqual([8, '0'.repeat(32)]);
   });
 });
 

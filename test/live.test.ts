@@ -112,6 +112,11 @@ describe.each([
   [['-s', '10.0.0.0', '--mask-src', '255.255.255.0']],
   [['-d', 'fd00::', '--mask-dst', 'ffff:ffff::']],
   [['-s', '10.0.0.0', '--mask-src', '255.0.0.0', '-d', '10.0.0.0', '--mask-dst', '255.255.0.0', '-p', 'tcp']],
+  // any netmask: 10.x.0.1 (four sources); an address with bits outside its mask; IPv6
+  [['-s', '10.0.0.1', '--mask-src', '255.0.255.255']],
+  [['-s', '10.5.0.1', '--mask-src', '255.0.255.255', '-p', 'udp']],
+  [['-s', '10.0.0.1', '--mask-src', '255.0.0.1', '-d', '10.0.0.4', '--mask-dst', '0.0.0.255']],
+  [['-d', 'fd00::4', '--mask-dst', 'ffff::ff']],
   // -c (--secmark): conntrack 1.4.7 accepts it and lists every entry anyway
   [['-c', '5']],
   [['--secmark', '0', '-p', 'udp']],

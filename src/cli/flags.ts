@@ -208,30 +208,20 @@ export function expectation(v: EntryFlagValues): ExpectInput {
 }
 
 /**
- * -s ADDR --mask-src MASK (conntrack's other spelling of ADDR/LEN): the
- * prefix length of a contiguous netmask of the address's family.
+ * -s ADDR --mask-src MASK, conntrack's spelling of a net: ADDR/MASK for the
+ * filter, which takes any netmask of the address's family (a prefix or not).
  */
 function withMask(addr: string, mask: string | undefined, flag: string, maskFlag: string): string {
-  if (mask === undefined) return addr;
+  if (mask === undefined) return cidr(addr, flag);
   if (addr.includes('/')) throw new UsageError(`${flag} ${addr} has a prefix length already; drop it or ${maskFlag}`);
-  let bytes: Uint8Array;
+  address(addr, flag);
   try {
-    bytes = parseAddress(mask, maskFlag).bytes;
+    parseAddress(mask, maskFlag);
   } catch {
     throw new UsageError(`${maskFlag}: '${mask}' is not an IPv4 or IPv6 netmask`);
   }
   if (mask.includes(':') !== addr.includes(':')) throw new UsageError(`${maskFlag} ${mask} is not of the family of ${flag} ${addr}`);
-  let len = 0;
-  let ended = false;
-  for (const b of bytes) {
-    for (let bit = 7; bit >= 0; bit--) {
-      const one = ((b >> bit) & 1) === 1;
-      if (one && ended) throw new UsageError(`${maskFlag} ${mask}: only contiguous netmasks (a prefix length) are supported`);
-      if (one) len++;
-      else ended = true;
-    }
-  }
-  return `${addr}/${len}`;
+  return `${addr}/${mask}`;
 }
 
 /**
@@ -254,8 +244,8 @@ export function filterOf(v: EntryFlagValues, family?: 'ipv4' | 'ipv6', labelBit?
   if (proto !== undefined) add(() => b.proto(proto));
   if (v.maskSrc !== undefined && v.src === undefined) throw new UsageError('--mask-src needs -s');
   if (v.maskDst !== undefined && v.dst === undefined) throw new UsageError('--mask-dst needs -d');
-  if (v.src !== undefined) add(() => b.src(cidr(withMask(v.src as string, v.maskSrc, '-s', '--mask-src'), '-s'), 'orig'));
-  if (v.dst !== undefined) add(() => b.dst(cidr(withMask(v.dst as string, v.maskDst, '-d', '--mask-dst'), '-d'), 'orig'));
+  if (v.src !== undefined) add(() => b.src(withMask(v.src as string, v.maskSrc, '-s', '--mask-src'), 'orig'));
+  if (v.dst !== undefined) add(() => b.dst(withMask(v.dst as string, v.maskDst, '-d', '--mask-dst'), 'orig'));
   if (v.replySrc !== undefined) add(() => b.src(cidr(v.replySrc as string, '-r'), 'reply'));
   if (v.replyDst !== undefined) add(() => b.dst(cidr(v.replyDst as string, '-q'), 'reply'));
   if (ports.srcPort !== undefined) add(() => b.sport(ports.srcPort as number, 'orig'));

@@ -4,7 +4,7 @@
 const FILTERS = `Filter flags (all must match; evaluated in WASM, pushed to the kernel where it can):
   -s, --src <ip[/len]>        original source      -d, --dst <ip[/len]>      original destination
   -r, --reply-src <ip>        reply source         -q, --reply-dst <ip>      reply destination
-  --mask-src, --mask-dst <m>  netmask of -s / -d (conntrack's spelling of ADDR/LEN)
+  --mask-src, --mask-dst <m>  netmask of -s / -d, any (255.0.255.0 too), as in conntrack
   -p, --proto <proto>         tcp, udp, udplite, sctp, dccp, icmp, icmpv6, gre or a number
   --sport, --dport <port>     original ports       --reply-port-src, --reply-port-dst <port>
   --icmp-type/-code/-id, --icmpv6-type/-code/-id <n>
