@@ -106,13 +106,16 @@ export function prognameResolver(src: ProcSource, now: () => number = () => perf
   return Object.assign(resolve, { close: onClose });
 }
 
-/** Reads a /proc file through a descriptor from offset 0 (each read regenerates it). */
-function readWhole(fd: number): string {
-  let buf = Buffer.allocUnsafe(64 * 1024);
+/**
+ * Reads a /proc file through a descriptor from offset 0 (each read regenerates
+ * it) into `buf`, reused across reads; returns the text and the buffer, which
+ * is replaced by a larger one when the file did not fit.
+ */
+function readWhole(fd: number, buf: Buffer): { text: string; buf: Buffer } {
   for (;;) {
     let n = 0;
     for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, n)) > 0; ) n += r;
-    if (n < buf.length) return buf.toString('latin1', 0, n);
+    if (n < buf.length) return { text: buf.toString('latin1', 0, n), buf };
     buf = Buffer.allocUnsafe(buf.length * 2); // did not fit: read it again, whole
   }
 }
@@ -133,6 +136,7 @@ function numericEntries(dir: string): string[] {
 export function procSource(netns?: string): ProcSource & { close(): void } {
   let fd: number | undefined;
   let failed = false;
+  let buf: Buffer = Buffer.allocUnsafe(16 * 1024); // a namespace's table is a few lines; the host's may be larger
   const open = (): number | undefined => {
     if (fd === undefined && !failed) {
       try {
@@ -148,7 +152,9 @@ export function procSource(netns?: string): ProcSource & { close(): void } {
       const f = open();
       if (f === undefined) return undefined;
       try {
-        return readWhole(f);
+        const r = readWhole(f, buf);
+        buf = r.buf;
+        return r.text;
       } catch {
         return undefined;
       }
