@@ -115,7 +115,8 @@ function addrIn(c: FilterCondition, which: 'src' | 'dst', match: string, nomatch
   const type = v4 ? (which === 'src' ? A.CTA_IP_V4_SRC : A.CTA_IP_V4_DST) : (which === 'src' ? A.CTA_IP_V6_SRC : A.CTA_IP_V6_DST);
   const out = find([TUPLE_OF_SLOT[c.slot], A.CTA_TUPLE_IP, type], nomatch);
   const dv = new DataView(c.addr.buffer, c.addr.byteOffset, 16);
-  const netmask = c.plen === L.PLEN_MASK ? new DataView((c.mask ?? new Uint8Array(16)).buffer, c.mask?.byteOffset ?? 0, 16) : undefined;
+  const m = c.mask ?? new Uint8Array(16); // a PLEN_MASK condition always carries its mask (filter.ts)
+  const netmask = c.plen === L.PLEN_MASK ? new DataView(m.buffer, m.byteOffset, 16) : undefined;
   let left = c.plen;
   for (let w = 0; w < (v4 ? 1 : 4); w++) {
     let mask: number;
